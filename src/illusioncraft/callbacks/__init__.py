@@ -1,0 +1,1 @@
+"""Lightning callbacks registered by name."""

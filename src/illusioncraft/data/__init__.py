@@ -1,0 +1,1 @@
+"""LightningDataModules registered by name."""

@@ -1,0 +1,128 @@
+"""A user's images in class sub-folders: ``root/<class>/*.png`` or ``root/{train,val,test}/<class>/*.png``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, Optional
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+from sklearn.model_selection import train_test_split
+from torch.utils.data import Dataset
+
+from illusioncraft.data.base import BatchSize, ImageClassificationDataModule
+from illusioncraft.errors import ConfigError, DataError
+from illusioncraft.registry import register
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
+
+
+def read_image(path: Path, channels: int, size: int) -> np.ndarray:
+    """Decode one image file to float32 (C, size, size) in [0, 1]; one-line error naming the file."""
+    try:
+        with Image.open(path) as image:
+            image = image.convert("L" if channels == 1 else "RGB").resize((size, size), Image.BILINEAR)
+            array = np.asarray(image, dtype=np.float32) / 255.0
+    except (UnidentifiedImageError, OSError, ValueError) as error:
+        raise DataError(f"image_folder: cannot read image '{path}': {error}") from None
+    return array[None] if channels == 1 else array.transpose(2, 0, 1)
+
+
+def check_readable(path: Path) -> None:
+    """Open the file's header so that a broken file is reported before training starts."""
+    try:
+        with Image.open(path) as image:
+            image.verify()
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
+        raise DataError(f"image_folder: cannot read image '{path}': {error}") from None
+
+
+class ImageFileDataset(Dataset):
+    """(path, label) pairs decoded on access."""
+
+    def __init__(self, samples: list[tuple[Path, int]], channels: int, size: int, mean: float, std: float) -> None:
+        self.samples, self.channels, self.size, self.mean, self.std = samples, channels, size, mean, std
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        path, label = self.samples[index]
+        image = torch.from_numpy(read_image(path, self.channels, self.size))
+        return (image - self.mean) / self.std, label
+
+
+def scan_classes(root: Path) -> tuple[list[str], list[tuple[Path, str]]]:
+    """Class names (sorted sub-folder names) and (file, class) pairs under ``root``."""
+    class_dirs = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    files = [
+        (f, d.name) for d in class_dirs for f in sorted(d.rglob("*")) if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES
+    ]
+    return [d.name for d in class_dirs], files
+
+
+@register("image_folder")
+class ImageFolderDataModule(ImageClassificationDataModule):
+    """Your own images, one sub-folder per class (PNG/JPEG/...), split by seed unless train/val/test exist."""
+
+    def __init__(
+        self,
+        root: str,
+        image_size: int = 32,
+        channels: Literal[1, 3] = 3,
+        batch_size: BatchSize = 64,
+        val_fraction: float = 0.1,
+        test_fraction: float = 0.1,
+        normalize: bool = True,
+        seed: int = 0,
+        num_workers: int = 0,
+    ) -> None:
+        super().__init__(batch_size=batch_size, num_workers=num_workers, seed=seed)
+        if image_size < 1:
+            raise ConfigError(f"data 'image_folder': image_size must be positive, got {image_size}")
+        if channels not in (1, 3):
+            raise ConfigError(f"data 'image_folder': channels must be 1 or 3, got {channels}")
+        self.save_hyperparameters()
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise DataError(f"image_folder: root '{self.root}' is not a directory")
+        self.image_shape = (channels, image_size, image_size)
+        presplit = all((self.root / s).is_dir() for s in ("train", "val", "test"))
+        self.class_names, _ = scan_classes(self.root / "train" if presplit else self.root)
+        if len(self.class_names) < 2:
+            raise DataError(f"image_folder: '{self.root}' needs at least two class sub-folders, found {self.class_names}")
+
+    def _labelled(self, folder: Path) -> list[tuple[Path, int]]:
+        names, files = scan_classes(folder)
+        unknown = sorted(set(names) - set(self.class_names))
+        if unknown:
+            raise DataError(f"image_folder: '{folder}' has classes not in the training split: {unknown}")
+        if not files:
+            raise DataError(f"image_folder: no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) under '{folder}'")
+        for path, _ in files:
+            check_readable(path)
+        index = {name: i for i, name in enumerate(self.class_names)}
+        return [(path, index[name]) for path, name in files]
+
+    def setup(self, stage: Optional[str] = None) -> None:
+        if self.train_dataset is not None:
+            return
+        hp = self.hparams
+        if all((self.root / s).is_dir() for s in ("train", "val", "test")):
+            splits = {s: self._labelled(self.root / s) for s in ("train", "val", "test")}
+        else:
+            samples = self._labelled(self.root)
+            labels = [label for _, label in samples]
+            try:
+                rest, test = train_test_split(samples, test_size=hp.test_fraction, stratify=labels, random_state=hp.seed)
+                rest_labels = [label for _, label in rest]
+                train, val = train_test_split(
+                    rest, test_size=hp.val_fraction / (1 - hp.test_fraction), stratify=rest_labels, random_state=hp.seed
+                )
+            except ValueError as error:
+                raise DataError(f"image_folder: cannot split '{self.root}' into train/val/test: {error}") from None
+            splits = {"train": train, "val": val, "test": test}
+        mean, std = (0.5, 0.5) if hp.normalize else (0.0, 1.0)
+        make = lambda s: ImageFileDataset(splits[s], hp.channels, hp.image_size, mean, std)  # noqa: E731
+        self.train_dataset, self.val_dataset, self.test_dataset = make("train"), make("val"), make("test")

@@ -1,0 +1,17 @@
+"""Exceptions for user mistakes: each carries one line that names the culprit and, where known, the fix."""
+
+
+class IllusionCraftError(Exception):
+    """Base of every error caused by input the user gave (config, data, plugin, checkpoint)."""
+
+
+class ConfigError(IllusionCraftError, ValueError):
+    """A configuration value is out of range or inconsistent with another."""
+
+
+class RegistryError(IllusionCraftError, LookupError):
+    """An unknown name, a name registered twice, or arguments a registered entry does not accept."""
+
+
+class DataError(IllusionCraftError):
+    """Data on disk is missing, empty or unreadable."""

@@ -1,0 +1,1 @@
+"""Loss functions registered by name."""

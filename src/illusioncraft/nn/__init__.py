@@ -1,0 +1,1 @@
+"""Building blocks: activations with their derivatives and optimisers chosen by name."""

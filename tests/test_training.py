@@ -1,0 +1,38 @@
+"""Short seeded trainings reach accuracy floors; the W&B offline run holds what was logged."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import EXPERIMENTS, read_metrics, run_cli
+
+
+@pytest.mark.parametrize(
+    ("experiment", "epochs", "floor"),
+    [
+        ("logreg_digits.yaml", 8, 0.93),
+        ("logreg_binary_digits.yaml", 60, 0.95),
+        ("mlp_digits.yaml", 8, 0.95),
+        ("cnn_digits.yaml", 6, 0.97),
+        ("plugin_residual_cnn_digits.yaml", 4, 0.95),
+    ],
+)
+def test_short_training_reaches_the_accuracy_floor(tmp_path, experiment, epochs, floor):
+    run_dir = run_cli(tmp_path, "fit", "--config", str(EXPERIMENTS / experiment), "--trainer.max_epochs", str(epochs))
+    assert read_metrics(run_dir)["test/acc"] >= floor
+
+
+def test_wandb_offline_run_holds_config_scalars_and_the_confusion_matrix(tmp_path):
+    import wandb
+
+    run_dir = run_cli(
+        tmp_path, "fit", "--config", str(EXPERIMENTS / "logreg_digits.yaml"), "--trainer.max_epochs", "1",
+        "--trainer.log_every_n_steps", "1", loggers="[wandb]",
+    )
+    wandb.finish()
+    (offline,) = (run_dir / "wandb").glob("offline-run-*")
+    record = next(offline.glob("run-*.wandb")).read_bytes()
+    for key in (b"train/loss", b"val/acc", b"test/acc", b"test/confusion_matrix", b"LogisticRegression"):
+        assert key in record, key
+    images = list((offline / "files" / "media" / "images").rglob("confusion_matrix*.png"))
+    assert len(images) == 1 and images[0].stat().st_size > 0
