@@ -104,3 +104,21 @@ def test_a_sigmoid_output_on_ten_classes_is_refused(tmp_path, capsys):
         "--run.dir", str(tmp_path / "run"), "--trainer.fast_dev_run", "true", "--run.loggers", "[]",
     )
     assert "output 'sigmoid' is binary and needs 2 classes, the data has 10" in line
+
+
+def test_predict_writes_labels_and_probabilities(tmp_path):
+    import csv
+
+    config = str(EXPERIMENTS / "logreg_digits.yaml")
+    fitted = run_cli(tmp_path, "fit", "--config", config, *TINY)
+    predicted = run_cli(tmp_path, "predict", "--config", config, "--ckpt_path", str(fitted / "checkpoints" / "last.ckpt"))
+    with open(predicted / "predictions.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 360  # the whole test split
+    assert all(0 <= int(row["label"]) <= 9 for row in rows)
+    assert abs(sum(float(rows[0][f"p_{k}"]) for k in range(10)) - 1) < 1e-4
+
+
+def test_tensorboard_logger_writes_event_files(tmp_path):
+    run_dir = run_cli(tmp_path, "fit", "--config", str(EXPERIMENTS / "logreg_digits.yaml"), *TINY, loggers="[tensorboard]")
+    assert list(run_dir.glob("events.out.tfevents.*"))

@@ -134,12 +134,34 @@ def _build_cli_class() -> type:
                 self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=best or None, weights_only=False)
             self._announce()
 
+        def predict(self, model: Any, datamodule: Any = None, ckpt_path: Optional[str] = None, **kwargs: Any) -> None:
+            """Predict, then write ``predictions.csv`` (index, label, one probability column per class)."""
+            kwargs.pop("return_predictions", None)
+            batches = self.trainer.predict(model, datamodule=datamodule, ckpt_path=ckpt_path, return_predictions=True)
+            if self.trainer.is_global_zero and batches and isinstance(batches[0], dict) and "labels" in batches[0]:
+                write_predictions(self.run_dir / "predictions.csv", batches)
+
         def _announce(self) -> None:
             rank_zero_info(f"run directory: {self.run_dir}")
 
         after_validate = after_test = after_predict = _announce
 
     return IllusionCraftCLI
+
+
+def write_predictions(path: Path, batches: list[dict[str, Any]]) -> None:
+    """Predicted labels and class probabilities of every predicted sample, in loader order, as CSV."""
+    import csv
+
+    import torch
+
+    labels = torch.cat([batch["labels"] for batch in batches])
+    probabilities = torch.cat([batch["probabilities"] for batch in batches])
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["index", "label", *[f"p_{k}" for k in range(probabilities.shape[1])]])
+        for index, (label, row) in enumerate(zip(labels.tolist(), probabilities.tolist(), strict=True)):
+            writer.writerow([index, label, *[f"{p:.6f}" for p in row]])
 
 
 def _first_line(text: str) -> str:
@@ -194,7 +216,12 @@ def list_command(argv: list[str]) -> None:
         table.add_column(column)
     for item in registry.entries(options.kind):
         table.add_row(item.name, item.kind, item.origin, item.summary)
-    Console(width=160).print(table)
+    console = Console(width=160)
+    console.print(table)
+    if options.kind is None:
+        empty = [kind for kind in registry.KINDS if not registry.names(kind)]
+        if empty:
+            console.print(f"kinds with no entries installed: {', '.join(empty)}")
 
 
 def main(argv: Optional[list[str]] = None) -> None:

@@ -93,26 +93,36 @@ class Classifier(LightningModule):
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         loss, preds, labels = self._step(batch)
-        self.train_acc(preds, labels)
+        self.train_acc.update(preds, labels)
         self.log("train/loss", loss, prog_bar=True)
-        self.log("train/acc", self.train_acc, on_step=False, on_epoch=True)
         return loss
+
+    def _log_epoch_metric(self, name: str, metric: MulticlassAccuracy, prog_bar: bool = False) -> None:
+        # Accuracy is accumulated with update() and logged once per epoch: handing the Metric object to
+        # self.log every step costs several milliseconds of Lightning bookkeeping per step.
+        self.log(name, metric.compute(), prog_bar=prog_bar)  # compute() synchronises across ranks
+        metric.reset()
+
+    def on_train_epoch_end(self) -> None:
+        self._log_epoch_metric("train/acc", self.train_acc)
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         loss, preds, labels = self._step(batch)
-        self.val_acc(preds, labels)
+        self.val_acc.update(preds, labels)
         self.log("val/loss", loss, prog_bar=True)
-        self.log("val/acc", self.val_acc, prog_bar=True)
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_epoch_metric("val/acc", self.val_acc, prog_bar=True)
 
     def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         loss, preds, labels = self._step(batch)
-        self.test_acc(preds, labels)
+        self.test_acc.update(preds, labels)
         self.test_class_acc.update(preds, labels)
         self.test_confusion.update(preds, labels)
         self.log("test/loss", loss)
-        self.log("test/acc", self.test_acc)
 
     def on_test_epoch_end(self) -> None:
+        self._log_epoch_metric("test/acc", self.test_acc)
         per_class = self.test_class_acc.compute()
         names = getattr(self.trainer.datamodule, "class_names", None) or [str(i) for i in range(len(per_class))]
         self.log_dict({f"test/acc_class_{name}": value for name, value in zip(names, per_class, strict=False)})
