@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import yaml
-
 from conftest import EXPERIMENTS, TINY, cli_error, read_metrics, run_cli
+
 from illusioncraft import registry
 from illusioncraft.cli import main
 
@@ -86,7 +86,10 @@ CONFIG = ["fit", "--config", str(EXPERIMENTS / "cnn_digits.yaml"), "--trainer.fa
         (["--model.init_args.optimizer", "{name: adam, lrr: 1}"], "optimizer 'adam' has no argument 'lrr'; did you mean 'lr'?"),
         (["--model.init_args.optimizer", "{name: sgd, lr: -1}"], "optimizer 'sgd': Invalid learning rate: -1"),
         (["--run.loggers", "[csvv]"], "unknown logger 'csvv'; did you mean 'csv'?"),
-        (["--model.init_args.channels", "[32,64,64,64,64]", "--model.init_args.padding", "0"], "shrinks to nothing at conv block 3"),
+        (
+            ["--model.init_args.channels", "[32,64,64,64,64]", "--model.init_args.padding", "0"],
+            "shrinks to nothing at conv block 3",
+        ),
     ],
 )
 def test_user_mistakes_are_one_line_naming_the_culprit(tmp_path, capsys, override, expected):

@@ -60,7 +60,8 @@ def _write_folder(root, classes=("cat", "dog"), per_class=10, size=12):
     for index, name in enumerate(classes):
         (root / name).mkdir(parents=True)
         for i in range(per_class):
-            pixels = np.full((size, size, 3), 60 + 120 * index, dtype=np.uint8) + rng.integers(0, 20, (size, size, 3), dtype=np.uint8)
+            noise = rng.integers(0, 20, (size, size, 3), dtype=np.uint8)
+            pixels = np.full((size, size, 3), 60 + 120 * index, dtype=np.uint8) + noise
             Image.fromarray(pixels).save(root / name / f"{i}.png")
 
 

@@ -18,10 +18,12 @@ def isolated_registry(monkeypatch: pytest.MonkeyPatch):
     """A registry loaded afresh (built-ins and plugins) whose changes, and re-imported modules, vanish afterwards."""
     monkeypatch.setattr(registry, "_entries", {kind: {} for kind in registry.KINDS})
     monkeypatch.setattr(registry, "_state", {"built_ins": False, "plugins": False})
-    fresh = [name for name in sys.modules if name in registry._BUILT_IN_MODULES or name.startswith("illusioncraft_example_plugin")]
-    saved = {name: sys.modules.pop(name) for name in fresh}
+    def reloaded(name: str) -> bool:
+        return name in registry._BUILT_IN_MODULES or name.startswith("illusioncraft_example_plugin")
+
+    saved = {name: sys.modules.pop(name) for name in [n for n in sys.modules if reloaded(n)]}
     yield registry
-    for name in [n for n in sys.modules if n in registry._BUILT_IN_MODULES or n.startswith("illusioncraft_example_plugin")]:
+    for name in [n for n in sys.modules if reloaded(n)]:
         del sys.modules[name]
     sys.modules.update(saved)
 
