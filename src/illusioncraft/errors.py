@@ -13,5 +13,9 @@ class RegistryError(IllusionCraftError, LookupError):
     """An unknown name, a name registered twice, or arguments a registered entry does not accept."""
 
 
+class NameClashError(RegistryError):
+    """Two different objects registered under one name of one kind."""
+
+
 class DataError(IllusionCraftError):
     """Data on disk is missing, empty or unreadable."""

@@ -18,7 +18,7 @@ from functools import lru_cache
 from importlib import metadata
 from typing import Any, TypeVar
 
-from illusioncraft.errors import RegistryError
+from illusioncraft.errors import NameClashError, RegistryError
 
 KINDS = (
     "model",
@@ -124,7 +124,7 @@ def register(name: str, kind: str | None = None) -> Callable[[T], T]:
         entry = Entry(name=name, kind=entry_kind, obj=obj, origin=_origin_of(obj))
         previous = _entries[entry_kind].get(name)
         if previous is not None and previous.import_path != entry.import_path:
-            raise RegistryError(
+            raise NameClashError(
                 f"{entry_kind} '{name}' is registered twice: by {previous.origin} ({previous.import_path}) "
                 f"and by {entry.origin} ({entry.import_path})"
             )
@@ -162,10 +162,8 @@ def load_plugins() -> None:
             loaded = entry_point.load()
             if callable(loaded) and not inspect.ismodule(loaded):
                 loaded(this_module)
-        except RegistryError as error:
-            if "registered twice" in str(error):
-                raise
-            warnings.warn(f"illusioncraft plugin '{dist}' ({entry_point.value}) failed to load: {error}", stacklevel=2)
+        except NameClashError:
+            raise
         except Exception as error:  # a broken third-party package must not take the rest down
             warnings.warn(
                 f"illusioncraft plugin '{dist}' ({entry_point.value}) failed to load: {type(error).__name__}: {error}",

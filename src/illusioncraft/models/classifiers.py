@@ -149,6 +149,13 @@ def _activation(name: str) -> nn.Module:
     return registry.build("activation", name)
 
 
+def _check_activation_and_dropout(model: str, activation: str, dropout: float) -> None:
+    """Fail at construction, not at setup, on an unknown activation or a dropout outside [0, 1)."""
+    if not 0.0 <= dropout < 1.0:
+        raise ConfigError(f"model '{model}': dropout must be in [0, 1), got {dropout}")
+    registry.get("activation", activation)
+
+
 @register("logistic_regression")
 class LogisticRegression(Classifier):
     """Logistic regression: one linear layer; sigmoid + binary cross-entropy or softmax + categorical CE."""
@@ -184,9 +191,7 @@ class MLP(Classifier):
     ) -> None:
         if not hidden_sizes or any(size < 1 for size in hidden_sizes):
             raise ConfigError(f"model 'mlp': hidden_sizes must be a non-empty list of positive sizes, got {hidden_sizes}")
-        if not 0.0 <= dropout < 1.0:
-            raise ConfigError(f"model 'mlp': dropout must be in [0, 1), got {dropout}")
-        registry.get("activation", activation)
+        _check_activation_and_dropout("mlp", activation, dropout)
         super().__init__(input_shape=input_shape, num_classes=num_classes, output=output, loss=loss, optimizer=optimizer)
 
     def build_network(self, input_shape: tuple[int, int, int], num_outputs: int) -> nn.Module:
@@ -235,9 +240,7 @@ class CNN(Classifier):
             raise ConfigError("model 'cnn': padding 'same' needs stride 1; give an integer padding for strided convolutions")
         if pooling not in ("max", "avg", "none"):
             raise ConfigError(f"model 'cnn': pooling must be 'max', 'avg' or 'none', got {pooling!r}")
-        if not 0.0 <= dropout < 1.0:
-            raise ConfigError(f"model 'cnn': dropout must be in [0, 1), got {dropout}")
-        registry.get("activation", activation)
+        _check_activation_and_dropout("cnn", activation, dropout)
         super().__init__(input_shape=input_shape, num_classes=num_classes, output=output, loss=loss, optimizer=optimizer)
 
     def build_network(self, input_shape: tuple[int, int, int], num_outputs: int) -> nn.Module:
