@@ -35,3 +35,16 @@ def test_wandb_offline_run_holds_config_scalars_and_the_confusion_matrix(tmp_pat
         assert key in record, key
     images = list((offline / "files" / "media" / "images").rglob("confusion_matrix*.png"))
     assert len(images) == 1 and images[0].stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    ("spec", "floor"), [("{name: scratch_adam, lr: 0.002}", 0.95), ("{name: scratch_momentum, lr: 0.5}", 0.9)]
+)
+def test_scratch_optimizers_train_a_model_from_the_command_line(tmp_path, spec, floor):
+    run_dir = run_cli(
+        tmp_path, "fit", "--config", str(EXPERIMENTS / "mlp_digits.yaml"), "--trainer.max_epochs", "8",
+        "--model.init_args.optimizer", spec,
+    )
+    saved = (run_dir / "config.yaml").read_text()
+    assert spec.split(",")[0].split(": ")[1] in saved
+    assert read_metrics(run_dir)["test/acc"] >= floor

@@ -39,6 +39,7 @@ BUILT_IN = "built-in"
 _BUILT_IN_MODULES = (
     "illusioncraft.nn.activations",
     "illusioncraft.nn.optim",
+    "illusioncraft.nn.scratch_optim",
     "illusioncraft.losses.classification",
     "illusioncraft.models.classifiers",
     "illusioncraft.data.digits",
