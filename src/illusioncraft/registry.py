@@ -42,6 +42,7 @@ _BUILT_IN_MODULES = (
     "illusioncraft.nn.scratch_optim",
     "illusioncraft.losses.classification",
     "illusioncraft.models.classifiers",
+    "illusioncraft.models.scratch",
     "illusioncraft.data.digits",
     "illusioncraft.data.image_folder",
     "illusioncraft.callbacks.confusion",
