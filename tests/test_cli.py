@@ -125,3 +125,22 @@ def test_predict_writes_labels_and_probabilities(tmp_path):
 def test_tensorboard_logger_writes_event_files(tmp_path):
     run_dir = run_cli(tmp_path, "fit", "--config", str(EXPERIMENTS / "logreg_digits.yaml"), *TINY, loggers="[tensorboard]")
     assert list(run_dir.glob("events.out.tfevents.*"))
+
+
+def test_image_folder_data_trains_and_validates_from_the_command_line(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    root = tmp_path / "images"
+    rng = np.random.default_rng(0)
+    for index, name in enumerate(["circle", "square", "triangle"]):
+        (root / name).mkdir(parents=True)
+        for i in range(12):
+            pixels = np.full((10, 10), 40 + 80 * index, dtype=np.uint8) + rng.integers(0, 30, (10, 10), dtype=np.uint8)
+            Image.fromarray(pixels).save(root / name / f"{i}.png")
+    data = ["--data", "image_folder", "--data.init_args.root", str(root), "--data.init_args.image_size", "8",
+            "--data.init_args.channels", "1", "--data.init_args.batch_size", "4"]
+    fitted = run_cli(tmp_path, "fit", "--model", "mlp", *data, "--trainer.max_epochs", "2", "--trainer.log_every_n_steps", "1")
+    assert "test/acc" in read_metrics(fitted) and (fitted / "confusion_matrix.png").is_file()
+    validated = run_cli(tmp_path, "validate", "--model", "mlp", *data, "--ckpt_path", str(fitted / "checkpoints" / "last.ckpt"))
+    assert "val/acc" in read_metrics(validated)
