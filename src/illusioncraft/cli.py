@@ -1,4 +1,4 @@
-"""The ``illusioncraft`` command: LightningCLI (fit/validate/test/predict) plus ``list``.
+"""The ``illusioncraft`` command: LightningCLI (fit/validate/test/predict) plus ``list``, ``sweep`` and ``plot``.
 
 Models and datamodules are chosen by their registry names (``model: {class_path: cnn, init_args: ...}``,
 or ``--model cnn`` on the command line); full import paths work too.
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from illusioncraft import registry
-from illusioncraft.errors import IllusionCraftError, RegistryError
+from illusioncraft.errors import ConfigError, IllusionCraftError, RegistryError
 
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
 
@@ -224,6 +224,49 @@ def list_command(argv: list[str]) -> None:
             console.print(f"kinds with no entries installed: {', '.join(empty)}")
 
 
+def sweep_command(argv: list[str]) -> None:
+    """``illusioncraft sweep --config SWEEP.yaml [--out DIR]``: fit each variant and compare them."""
+    from illusioncraft.sweep import run_sweep
+
+    parser = argparse.ArgumentParser(prog="illusioncraft sweep", description="Run the variants of a sweep file.")
+    parser.add_argument("--config", required=True, type=Path, help="sweep file (see experiments/optimizers_digits.yaml)")
+    parser.add_argument("--out", type=Path, default=None, help="sweep directory (default: runs/<sweep>/version_<n>)")
+    parser.add_argument(
+        "--override", action="append", default=[], metavar="KEY=VALUE",
+        help="applied to every variant, e.g. --override trainer.max_epochs=2 (repeatable)",
+    )
+    options = parser.parse_args(argv)
+    overrides = {}
+    for item in options.override:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"sweep: --override takes KEY=VALUE, got '{item}'")
+        overrides[key] = value
+    run_sweep(options.config, options.out, overrides)
+
+
+def plot_command(argv: list[str]) -> None:
+    """``illusioncraft plot activations --out FILE.png [NAME ...]``: each activation and its derivative."""
+    from illusioncraft.plots import activation_plot
+
+    parser = argparse.ArgumentParser(prog="illusioncraft plot", description="Draw reference plots.")
+    parser.add_argument("what", choices=["activations"])
+    parser.add_argument("names", nargs="*", help="activation names (default: every element-wise activation)")
+    parser.add_argument("--out", required=True, type=Path, help="PNG file to write")
+    options = parser.parse_args(argv)
+    names = options.names or [
+        name for name in registry.names("activation") if hasattr(registry.get("activation", name), "derivative")
+    ]
+    for name in names:
+        registry.get("activation", name)
+    options.out.parent.mkdir(parents=True, exist_ok=True)
+    activation_plot(names, options.out)
+    print(f"wrote {options.out}")
+
+
+EXTRA_COMMANDS = {"list": list_command, "sweep": sweep_command, "plot": plot_command}
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     """Entry point of the ``illusioncraft`` console script (returns None so the exit status is 0 on success)."""
     from jsonargparse import ArgumentError
@@ -231,8 +274,8 @@ def main(argv: Optional[list[str]] = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
     try:
-        if args and args[0] == "list":
-            list_command(args[1:])
+        if args and args[0] in EXTRA_COMMANDS:
+            EXTRA_COMMANDS[args[0]](args[1:])
             return
         registry.load_plugins()
         _install_registry_class_names()

@@ -21,7 +21,10 @@ def csv_logger(run_dir: Path, run_name: str) -> Logger:
 @register("wandb", kind="logger")
 def wandb_logger(run_dir: Path, run_name: str, offline: bool = True, project: str = "illusioncraft") -> Logger:
     """Weights & Biases, offline by default: files under ``<run dir>/wandb/``, ready for ``wandb sync``."""
-    return WandbLogger(name=run_name, save_dir=str(run_dir), project=project, offline=offline)
+    # mode goes to wandb.init explicitly: Lightning's offline flag only sets WANDB_MODE, which W&B ignores once
+    # an earlier run in the same process has set W&B up (it would then ask for a login).
+    extra = {"mode": "offline"} if offline else {}
+    return WandbLogger(name=run_name, save_dir=str(run_dir), project=project, offline=offline, **extra)
 
 
 @register("tensorboard", kind="logger")
