@@ -1,26 +1,42 @@
-"""Shared DataLoader plumbing for image-classification datamodules."""
+"""Shared plumbing for image-classification datamodules: loaders, augmentation and normalisation.
+
+Datasets yield images in [0, 1]. The per-sample augmentation pipeline runs in the DataLoader (training split
+only); after the batch reaches the device, ``on_after_batch_transfer`` applies the batch-level augmentations
+(training only) and then normalises with the training split's statistics.
+"""
 
 from __future__ import annotations
 
-from typing import Literal, Optional, Union
+from pathlib import Path
+from typing import Any, Literal, Optional, Union
 
 import torch
 from lightning.pytorch import LightningDataModule
+from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
+from illusioncraft.augment import pipeline as augmentation
 from illusioncraft.errors import ConfigError
 
 BatchSize = Union[int, Literal["full"]]
 
 
 class ImageClassificationDataModule(LightningDataModule):
-    """Base for datamodules that yield ``(image (C, H, W) float, label int)`` pairs.
+    """Base for datamodules that yield ``(image (C, H, W) in [0, 1], label int)`` pairs.
 
     ``batch_size: full`` puts the whole split in one batch (batch gradient descent); ``1`` is stochastic
     gradient descent; anything between is mini-batch gradient descent.
     """
 
-    def __init__(self, batch_size: BatchSize = 64, num_workers: int = 0, seed: int = 0) -> None:
+    def __init__(
+        self,
+        batch_size: BatchSize = 64,
+        num_workers: int = 0,
+        seed: int = 0,
+        augmentations: augmentation.AugmentationSpecs = None,
+        batch_augmentations: augmentation.AugmentationSpecs = None,
+        augmentation_seed: Optional[int] = None,
+    ) -> None:
         super().__init__()
         if batch_size != "full" and (not isinstance(batch_size, int) or batch_size < 1):
             raise ConfigError(f"data: batch_size must be a positive integer or 'full', got {batch_size!r}")
@@ -29,17 +45,62 @@ class ImageClassificationDataModule(LightningDataModule):
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.seed = seed
+        self.augmentation_seed = augmentation_seed
+        self.sample_pipeline = augmentation.build_sample_pipeline(augmentations, augmentation_seed)
+        self.batch_pipeline = augmentation.build_batch_pipeline(batch_augmentations, self.num_classes)
+        self.mean, self.std = 0.0, 1.0
         self.train_dataset: Optional[Dataset] = None
         self.val_dataset: Optional[Dataset] = None
         self.test_dataset: Optional[Dataset] = None
 
-    # Subclasses set these in __init__ (known without reading pixel data) or in setup().
+    # Subclasses set these before calling this class's __init__ (known without reading pixel data).
     image_shape: tuple[int, int, int]
     class_names: list[str]
 
     @property
     def num_classes(self) -> int:
         return len(self.class_names)
+
+    @property
+    def views_per_image(self) -> int:
+        """How many views of each image a training batch holds after the batch augmentations (3 for AugMix + JSD)."""
+        views = 1
+        for _, step in self.batch_pipeline:
+            views *= getattr(step, "views_per_image", 1)
+        return views
+
+    def augmentation_description(self) -> dict[str, Any]:
+        return augmentation.describe(self.sample_pipeline, self.batch_pipeline, self.augmentation_seed)
+
+    def setup(self, stage: Optional[str] = None) -> None:
+        """Load the splits (``load_splits``) once, then record the augmentation pipeline in the run."""
+        if self.train_dataset is None:
+            self.load_splits()
+            if self.sample_pipeline is not None:
+                self.train_dataset = augmentation.SampleAugmentedDataset(self.train_dataset, self.sample_pipeline)
+        trainer = self.trainer
+        if trainer is not None and (self.sample_pipeline is not None or self.batch_pipeline):
+            description = self.augmentation_description()
+            if trainer.is_global_zero:
+                run_dir = Path(trainer.default_root_dir)
+                run_dir.mkdir(parents=True, exist_ok=True)
+                augmentation.save(run_dir / "augmentation.json", description)
+            for logger in trainer.loggers:
+                logger.log_hyperparams({"augmentation": description})
+
+    def load_splits(self) -> None:
+        """Set train/val/test datasets of [0, 1] images, and ``mean``/``std`` for normalisation."""
+        raise NotImplementedError
+
+    def normalize(self, images: Tensor) -> Tensor:
+        return (images - self.mean) / self.std
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        images, targets = batch
+        if self.batch_pipeline and self.trainer is not None and self.trainer.training:
+            for _, step in self.batch_pipeline:
+                images, targets = step(images, targets)
+        return self.normalize(images), targets
 
     def _loader(self, dataset: Optional[Dataset], shuffle: bool) -> DataLoader:
         if dataset is None:

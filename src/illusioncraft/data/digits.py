@@ -11,6 +11,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from torch.utils.data import TensorDataset
 
+from illusioncraft.augment.pipeline import AugmentationSpecs
 from illusioncraft.data.base import BatchSize, ImageClassificationDataModule
 from illusioncraft.errors import ConfigError
 from illusioncraft.registry import register
@@ -46,10 +47,12 @@ class DigitsDataModule(ImageClassificationDataModule):
         test_fraction: float = 0.2,
         normalize: bool = True,
         classes: Optional[list[int]] = None,
+        augmentations: AugmentationSpecs = None,
+        batch_augmentations: AugmentationSpecs = None,
+        augmentation_seed: Optional[int] = None,
         seed: int = 0,
         num_workers: int = 0,
     ) -> None:
-        super().__init__(batch_size=batch_size, num_workers=num_workers, seed=seed)
         if image_size not in (8, 16, 32):
             raise ConfigError(f"data 'digits': image_size must be 8, 16 or 32, got {image_size}")
         for key, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
@@ -61,29 +64,27 @@ class DigitsDataModule(ImageClassificationDataModule):
             bad = [c for c in classes if c not in range(10)]
             if bad or len(set(classes)) < 2:
                 raise ConfigError(f"data 'digits': classes must be at least two distinct digits 0-9, got {classes}")
-        self.save_hyperparameters()
         self.image_size = image_size
         self.image_shape = (1, image_size, image_size)
         self.class_names = [str(c) for c in (sorted(classes) if classes else range(10))]
-        self.normalize = normalize
-        self.mean, self.std = 0.0, 1.0
+        super().__init__(
+            batch_size=batch_size, num_workers=num_workers, seed=seed, augmentations=augmentations,
+            batch_augmentations=batch_augmentations, augmentation_seed=augmentation_seed,
+        )
+        self.save_hyperparameters()
+        self.use_normalization = normalize
 
     def _to_tensor(self, images: np.ndarray) -> torch.Tensor:
         x = torch.from_numpy(images).unsqueeze(1)  # (N, 1, 8, 8)
         if self.image_size != 8:
             x = F.interpolate(x, size=(self.image_size, self.image_size), mode="bilinear", align_corners=False)
-        return x  # (N, 1, S, S)
+        return x.clamp(0, 1)  # (N, 1, S, S)
 
-    def setup(self, stage: Optional[str] = None) -> None:
-        if self.train_dataset is not None:
-            return
+    def load_splits(self) -> None:
         hp = self.hparams
         split = digits_split(hp.seed, hp.val_fraction, hp.test_fraction, hp.classes)
         images = {name: self._to_tensor(x) for name, (x, _) in split.items()}
-        if self.normalize:  # statistics of the training split at the final resolution
+        if self.use_normalization:  # statistics of the training split at the final resolution
             self.mean, self.std = float(images["train"].mean()), float(images["train"].std())
-        datasets = {
-            name: TensorDataset((images[name] - self.mean) / self.std, torch.from_numpy(np.asarray(y)).long())
-            for name, (_, y) in split.items()
-        }
+        datasets = {name: TensorDataset(images[name], torch.from_numpy(np.asarray(y)).long()) for name, (_, y) in split.items()}
         self.train_dataset, self.val_dataset, self.test_dataset = datasets["train"], datasets["val"], datasets["test"]

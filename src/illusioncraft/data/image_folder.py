@@ -11,6 +11,7 @@ from PIL import Image, UnidentifiedImageError
 from sklearn.model_selection import train_test_split
 from torch.utils.data import Dataset
 
+from illusioncraft.augment.pipeline import AugmentationSpecs
 from illusioncraft.data.base import BatchSize, ImageClassificationDataModule
 from illusioncraft.errors import ConfigError, DataError
 from illusioncraft.registry import register
@@ -39,18 +40,17 @@ def check_readable(path: Path) -> None:
 
 
 class ImageFileDataset(Dataset):
-    """(path, label) pairs decoded on access."""
+    """(path, label) pairs decoded on access to (C, size, size) images in [0, 1]."""
 
-    def __init__(self, samples: list[tuple[Path, int]], channels: int, size: int, mean: float, std: float) -> None:
-        self.samples, self.channels, self.size, self.mean, self.std = samples, channels, size, mean, std
+    def __init__(self, samples: list[tuple[Path, int]], channels: int, size: int) -> None:
+        self.samples, self.channels, self.size = samples, channels, size
 
     def __len__(self) -> int:
         return len(self.samples)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         path, label = self.samples[index]
-        image = torch.from_numpy(read_image(path, self.channels, self.size))
-        return (image - self.mean) / self.std, label
+        return torch.from_numpy(read_image(path, self.channels, self.size)), label
 
 
 def scan_classes(root: Path) -> tuple[list[str], list[tuple[Path, str]]]:
@@ -75,15 +75,16 @@ class ImageFolderDataModule(ImageClassificationDataModule):
         val_fraction: float = 0.1,
         test_fraction: float = 0.1,
         normalize: bool = True,
+        augmentations: AugmentationSpecs = None,
+        batch_augmentations: AugmentationSpecs = None,
+        augmentation_seed: Optional[int] = None,
         seed: int = 0,
         num_workers: int = 0,
     ) -> None:
-        super().__init__(batch_size=batch_size, num_workers=num_workers, seed=seed)
         if image_size < 1:
             raise ConfigError(f"data 'image_folder': image_size must be positive, got {image_size}")
         if channels not in (1, 3):
             raise ConfigError(f"data 'image_folder': channels must be 1 or 3, got {channels}")
-        self.save_hyperparameters()
         self.root = Path(root)
         if not self.root.is_dir():
             raise DataError(f"image_folder: root '{self.root}' is not a directory")
@@ -92,6 +93,13 @@ class ImageFolderDataModule(ImageClassificationDataModule):
         self.class_names, _ = scan_classes(self.root / "train" if presplit else self.root)
         if len(self.class_names) < 2:
             raise DataError(f"image_folder: '{self.root}' needs at least two class sub-folders, found {self.class_names}")
+        super().__init__(
+            batch_size=batch_size, num_workers=num_workers, seed=seed, augmentations=augmentations,
+            batch_augmentations=batch_augmentations, augmentation_seed=augmentation_seed,
+        )
+        self.save_hyperparameters()
+        if normalize:
+            self.mean, self.std = 0.5, 0.5
 
     def _labelled(self, folder: Path) -> list[tuple[Path, int]]:
         names, files = scan_classes(folder)
@@ -105,9 +113,7 @@ class ImageFolderDataModule(ImageClassificationDataModule):
         index = {name: i for i, name in enumerate(self.class_names)}
         return [(path, index[name]) for path, name in files]
 
-    def setup(self, stage: Optional[str] = None) -> None:
-        if self.train_dataset is not None:
-            return
+    def load_splits(self) -> None:
         hp = self.hparams
         if all((self.root / s).is_dir() for s in ("train", "val", "test")):
             splits = {s: self._labelled(self.root / s) for s in ("train", "val", "test")}
@@ -123,6 +129,5 @@ class ImageFolderDataModule(ImageClassificationDataModule):
             except ValueError as error:
                 raise DataError(f"image_folder: cannot split '{self.root}' into train/val/test: {error}") from None
             splits = {"train": train, "val": val, "test": test}
-        mean, std = (0.5, 0.5) if hp.normalize else (0.0, 1.0)
-        make = lambda s: ImageFileDataset(splits[s], hp.channels, hp.image_size, mean, std)  # noqa: E731
+        make = lambda s: ImageFileDataset(splits[s], hp.channels, hp.image_size)  # noqa: E731
         self.train_dataset, self.val_dataset, self.test_dataset = make("train"), make("val"), make("test")

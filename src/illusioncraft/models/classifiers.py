@@ -84,12 +84,20 @@ class Classifier(LightningModule):
     def _step(self, batch: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
         images, targets = batch
         logits = self(images)
+        if logits.shape[0] != targets.shape[0] and not getattr(self.loss_fn, "accepts_views", False):
+            raise ConfigError(
+                f"model: the batch holds {logits.shape[0] // targets.shape[0]} views per image (augmix with jsd: true); "
+                "set the model's loss to 'jsd'"
+            )
         if self.output == "sigmoid":
+            if targets.ndim != 1:
+                raise ConfigError("model: output 'sigmoid' takes 0/1 labels, not the soft targets of mixup/cutmix")
             loss = self.loss_fn(logits, targets.float())
         else:
             loss = self.loss_fn(logits, targets)
+        clean = logits[: targets.shape[0]]  # with several views per image, the first block is the clean one
         labels = targets if targets.ndim == 1 else targets.argmax(dim=1)  # soft targets score by their argmax
-        return loss, self.predict_labels(logits), labels
+        return loss, self.predict_labels(clean), labels
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         loss, preds, labels = self._step(batch)

@@ -47,7 +47,11 @@ class ScratchMLP(Classifier):
         optimizer = self.optimizers()
         with torch.no_grad():
             x = images.flatten(1).T  # (n, m)
-            if self.output == "sigmoid":
+            if images.shape[0] != targets.shape[0]:
+                raise ConfigError("model 'scratch_mlp' trains on one view per image; augmix with jsd: true needs loss 'jsd'")
+            if targets.ndim == 2:  # soft targets from mixup/cutmix
+                y = targets.T.to(x.dtype)  # (K, m)
+            elif self.output == "sigmoid":
                 y = targets.float()[None]  # (1, m)
             else:
                 y = nn.functional.one_hot(targets, self.network.weights[-1].shape[0]).T.to(x.dtype)  # (K, m)
@@ -58,7 +62,8 @@ class ScratchMLP(Classifier):
         for parameter, gradient in zip(self.network.parameters(), gradients, strict=True):
             parameter.grad = gradient
         optimizer.step()
-        self.train_acc.update(self.predict_labels(self(images)), targets)
+        labels = targets if targets.ndim == 1 else targets.argmax(dim=1)
+        self.train_acc.update(self.predict_labels(self(images)), labels)
         self.log("train/loss", cost, prog_bar=True)
         return cost
 

@@ -1,0 +1,1 @@
+"""Augmentations: per-sample (albumentations, in the DataLoader workers) and batch-level (on the device)."""
