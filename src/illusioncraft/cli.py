@@ -1,4 +1,4 @@
-"""The ``illusioncraft`` command: LightningCLI (fit/validate/test/predict) plus ``list``, ``sweep`` and ``plot``.
+"""The ``illusioncraft`` command: LightningCLI (fit/validate/test/predict) plus ``list``, ``sweep``, ``plot`` and ``augment``.
 
 Models and datamodules are chosen by their registry names (``model: {class_path: cnn, init_args: ...}``,
 or ``--model cnn`` on the command line); full import paths work too.
@@ -264,7 +264,26 @@ def plot_command(argv: list[str]) -> None:
     print(f"wrote {options.out}")
 
 
-EXTRA_COMMANDS = {"list": list_command, "sweep": sweep_command, "plot": plot_command}
+def augment_command(argv: list[str]) -> None:
+    """``illusioncraft augment --config X.yaml --out grid.png``: originals beside augmented versions."""
+    from illusioncraft.augment.preview import datamodule_from_config, preview
+
+    parser = argparse.ArgumentParser(prog="illusioncraft augment", description="Picture a config's augmentations.")
+    parser.add_argument("--config", required=True, type=Path, help="experiment YAML whose data section to use")
+    parser.add_argument("--out", required=True, type=Path, help="PNG file to write")
+    parser.add_argument("--n", type=int, default=8, help="number of training images (rows)")
+    parser.add_argument("--views", type=int, default=5, help="augmented versions per image (columns after the original)")
+    parser.add_argument("--seed", type=int, default=0)
+    options = parser.parse_args(argv)
+    if options.n < 1 or options.views < 1:
+        raise ConfigError("augment: --n and --views must be >= 1")
+    picture = preview(datamodule_from_config(options.config), n=options.n, views=options.views, seed=options.seed)
+    options.out.parent.mkdir(parents=True, exist_ok=True)
+    picture.save(options.out)
+    print(f"wrote {options.out}")
+
+
+EXTRA_COMMANDS = {"list": list_command, "sweep": sweep_command, "plot": plot_command, "augment": augment_command}
 
 
 def main(argv: Optional[list[str]] = None) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from illusioncraft.augment.base import BatchAugmentation, check_positive
+from illusioncraft.augment.base import BatchAugmentation, check_positive, check_probability
 from illusioncraft.augment.ops import AUGMIX_OPS
 from illusioncraft.errors import ConfigError
 from illusioncraft.registry import register
@@ -23,7 +23,9 @@ class AugMix(BatchAugmentation):
 
     views_per_image = 3
 
-    def __init__(self, severity: int = 3, width: int = 3, depth: int = -1, alpha: float = 1.0, jsd: bool = True) -> None:
+    def __init__(
+        self, severity: int = 3, width: int = 3, depth: int = -1, alpha: float = 1.0, jsd: bool = True, p: float = 1.0
+    ) -> None:
         super().__init__()
         if not 1 <= severity <= 10:
             raise ConfigError(f"augmentation 'augmix': severity must be in 1..10, got {severity}")
@@ -32,9 +34,10 @@ class AugMix(BatchAugmentation):
         if depth == 0 or depth < -1:
             raise ConfigError(f"augmentation 'augmix': depth must be -1 (random 1-3) or >= 1, got {depth}")
         check_positive("augmix", "alpha", alpha)
-        self.severity, self.width, self.depth, self.alpha, self.jsd = severity, width, depth, alpha, jsd
+        check_probability("augmix", "p", p)
+        self.severity, self.width, self.depth, self.alpha, self.jsd, self.p = severity, width, depth, alpha, jsd, p
         self.views_per_image = 3 if jsd else 1
-        self._config = {"severity": severity, "width": width, "depth": depth, "alpha": alpha, "jsd": jsd}
+        self._config = {"severity": severity, "width": width, "depth": depth, "alpha": alpha, "jsd": jsd, "p": p}
 
     def augment(self, images: Tensor) -> Tensor:
         """One AugMix view of every image (same shape and dtype, values in [0, 1])."""
@@ -57,7 +60,9 @@ class AugMix(BatchAugmentation):
                 active = (step < depth).view(b, 1, 1, 1)
                 view = torch.where(active, chosen, view)
             mix = mix + weights[:, chain].view(b, 1, 1, 1) * view
-        return ((1 - m) * images + m * mix).clamp(0, 1).to(images.dtype)
+        mixed = ((1 - m) * images + m * mix).clamp(0, 1).to(images.dtype)
+        applied = torch.rand(b, 1, 1, 1, device=device) < self.p  # each image is augmented with probability p
+        return torch.where(applied, mixed, images)
 
     def forward(self, images: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
         if not self.jsd:

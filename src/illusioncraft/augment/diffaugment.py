@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from illusioncraft.augment.base import BatchAugmentation
+from illusioncraft.augment.base import BatchAugmentation, check_probability
 from illusioncraft.errors import ConfigError
 from illusioncraft.registry import register
 
@@ -65,13 +65,15 @@ def diff_augment(x: Tensor, policy: str = "color,translation,cutout") -> Tensor:
 class DiffAugment(BatchAugmentation):
     """DiffAugment: differentiable colour, translation and cutout (for GAN discriminators; usable on any batch)."""
 
-    def __init__(self, policy: str = "color,translation,cutout") -> None:
+    def __init__(self, policy: str = "color,translation,cutout", p: float = 1.0) -> None:
         super().__init__()
+        check_probability("diffaugment", "p", p)
         unknown = [p for p in policy.split(",") if p.strip() and p.strip() not in POLICIES]
         if unknown:
             raise ConfigError(f"augmentation 'diffaugment': unknown policy part(s) {unknown}; known: {', '.join(POLICIES)}")
-        self.policy = policy
-        self._config = {"policy": policy}
+        self.policy, self.p = policy, p
+        self._config = {"policy": policy, "p": p}
 
     def forward(self, images: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
-        return diff_augment(images, self.policy), targets
+        applied = torch.rand(images.shape[0], 1, 1, 1, device=images.device) < self.p
+        return torch.where(applied, diff_augment(images, self.policy), images), targets

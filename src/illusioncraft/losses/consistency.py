@@ -30,6 +30,10 @@ class JensenShannonConsistency(nn.Module):
             raise ConfigError(f"loss 'jsd': num_splits must be >= 2, got {num_splits}")
         self.weight, self.num_splits, self.label_smoothing = weight, num_splits, label_smoothing
 
+    def clean_loss(self, logits: Tensor, target: Tensor) -> Tensor:
+        """Cross-entropy alone, for evaluation batches that hold one (clean) view per image."""
+        return F.cross_entropy(logits, target, label_smoothing=self.label_smoothing)
+
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
         # logits (n_splits * B, K) ordered clean, view 1, view 2; target (B,) or (B, K) for the clean view
         if logits.shape[0] != self.num_splits * target.shape[0]:

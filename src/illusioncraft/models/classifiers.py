@@ -81,9 +81,10 @@ class Classifier(LightningModule):
     def predict_labels(self, logits: Tensor) -> Tensor:
         return (logits > 0).long() if self.output == "sigmoid" else logits.argmax(dim=1)
 
-    def _step(self, batch: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
+    def _step(self, batch: tuple[Tensor, Tensor], training: bool = False) -> tuple[Tensor, Tensor, Tensor]:
         images, targets = batch
         logits = self(images)
+        loss_fn = self.loss_fn if training else getattr(self.loss_fn, "clean_loss", self.loss_fn)
         if logits.shape[0] != targets.shape[0] and not getattr(self.loss_fn, "accepts_views", False):
             raise ConfigError(
                 f"model: the batch holds {logits.shape[0] // targets.shape[0]} views per image (augmix with jsd: true); "
@@ -92,15 +93,15 @@ class Classifier(LightningModule):
         if self.output == "sigmoid":
             if targets.ndim != 1:
                 raise ConfigError("model: output 'sigmoid' takes 0/1 labels, not the soft targets of mixup/cutmix")
-            loss = self.loss_fn(logits, targets.float())
+            loss = loss_fn(logits, targets.float())
         else:
-            loss = self.loss_fn(logits, targets)
+            loss = loss_fn(logits, targets)
         clean = logits[: targets.shape[0]]  # with several views per image, the first block is the clean one
         labels = targets if targets.ndim == 1 else targets.argmax(dim=1)  # soft targets score by their argmax
         return loss, self.predict_labels(clean), labels
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
-        loss, preds, labels = self._step(batch)
+        loss, preds, labels = self._step(batch, training=True)
         self.train_acc.update(preds, labels)
         self.log("train/loss", loss, prog_bar=True)
         return loss
