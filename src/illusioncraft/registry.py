@@ -49,6 +49,7 @@ _BUILT_IN_MODULES = (
     "illusioncraft.models.classifiers",
     "illusioncraft.models.scratch",
     "illusioncraft.data.digits",
+    "illusioncraft.data.digits_c",
     "illusioncraft.data.image_folder",
     "illusioncraft.callbacks.confusion",
     "illusioncraft.loggers",
