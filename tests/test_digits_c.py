@@ -44,3 +44,14 @@ def test_bad_corruption_settings(clean):
         corrupt(clean, "fog", 1)
     with pytest.raises(ConfigError, match="severity must be 1..5, got 6"):
         DigitsCorruptedDataModule(severity=6)
+
+
+def test_a_checkpoint_is_tested_on_digits_c_from_the_command_line(tmp_path):
+    from conftest import EXPERIMENTS, TINY, read_metrics, run_cli
+
+    config = str(EXPERIMENTS / "cnn_digits.yaml")
+    fitted = run_cli(tmp_path, "fit", "--config", config, *TINY)
+    tested = run_cli(tmp_path, "test", "--config", config, "--data", "digits_c", "--data.init_args.corruption", "pixelate",
+                     "--data.init_args.severity", "5", "--ckpt_path", str(fitted / "checkpoints" / "last.ckpt"))
+    assert "pixelate" in (tested / "config.yaml").read_text()
+    assert 0 <= read_metrics(tested)["test/acc"] <= 1
