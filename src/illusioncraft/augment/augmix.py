@@ -52,13 +52,16 @@ class AugMix(BatchAugmentation):
             depth = torch.full((b,), self.depth, device=device) if self.depth > 0 else torch.randint(1, 4, (b,), device=device)
             view = images
             for step in range(max_depth):
+                # each image still in its chain gets one operation; images are grouped by the operation drawn
                 op_index = torch.randint(0, len(AUGMIX_OPS), (b,), device=device)
+                op_index = torch.where(step < depth, op_index, torch.full_like(op_index, -1))
                 # magnitude ~ U(0.1, severity) / 10, as AugMix's sample_level
                 magnitude = (torch.rand(b, device=device) * (self.severity - 0.1) + 0.1) / 10
-                candidates = torch.stack([op(view, magnitude) for op in AUGMIX_OPS])  # (n_ops, B, C, H, W)
-                chosen = candidates[op_index, torch.arange(b, device=device)]  # (B, C, H, W)
-                active = (step < depth).view(b, 1, 1, 1)
-                view = torch.where(active, chosen, view)
+                view = view.clone()
+                for index, op in enumerate(AUGMIX_OPS):
+                    chosen = (op_index == index).nonzero().squeeze(1)
+                    if chosen.numel():
+                        view[chosen] = op(view[chosen], magnitude[chosen])
             mix = mix + weights[:, chain].view(b, 1, 1, 1) * view
         mixed = ((1 - m) * images + m * mix).clamp(0, 1).to(images.dtype)
         applied = torch.rand(b, 1, 1, 1, device=device) < self.p  # each image is augmented with probability p

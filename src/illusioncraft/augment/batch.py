@@ -74,8 +74,11 @@ class Cutout(BatchAugmentation):
         side_h = torch.full((b,), round(self.size * h), device=images.device)
         side_w = torch.full((b,), round(self.size * w), device=images.device)
         mask = box_mask(*random_boxes(side_h, side_w, h, w), h, w)  # (B, 1, H, W)
-        mask = mask & (torch.rand(b, 1, 1, 1, device=images.device) < self.p)
-        return images.masked_fill(mask, self.fill), targets
+        mask = (mask & (torch.rand(b, 1, 1, 1, device=images.device) < self.p)).to(images.dtype)
+        # a broadcast multiply is several times faster than masked_fill with a (B, 1, H, W) mask on CPU
+        if self.fill == 0:
+            return images * (1 - mask), targets
+        return torch.lerp(images, torch.full_like(images, self.fill), mask), targets
 
 
 def smooth_one_hot(targets: Tensor, num_classes: int, smoothing: float) -> Tensor:
@@ -141,6 +144,10 @@ class Mixup(BatchAugmentation):
         lam, use_cutmix = self.sample_lambdas(n, images.device)
         lam, use_cutmix = lam.expand(b).clone(), use_cutmix.expand(b)
         partner = images.flip(0)
+        soft = smooth_one_hot(targets, self.num_classes, self.label_smoothing)  # (B, K)
+        if not bool(use_cutmix.any()):  # Mixup only: one blend, no boxes
+            mixed = torch.lerp(partner, images, lam.view(b, 1, 1, 1).to(images.dtype))  # lam * x + (1 - lam) * partner
+            return mixed, lam.view(b, 1) * soft + (1 - lam.view(b, 1)) * soft.flip(0)
         # CutMix: a box of area (1 - lam) * H * W comes from the partner; lam is then the kept area.
         cut_ratio = (1 - lam).sqrt()
         size_h, size_w = (cut_ratio * h).long(), (cut_ratio * w).long()
@@ -154,10 +161,10 @@ class Mixup(BatchAugmentation):
             lam = torch.where(use_cutmix, 1 - area, lam)
         else:
             lam = torch.where(use_cutmix, 1 - size_h * size_w / (h * w), lam)
-        mixed = torch.where(box, partner, images)
-        blend = lam.view(b, 1, 1, 1)
-        mixed = torch.where(use_cutmix.view(b, 1, 1, 1), mixed, blend * images + (1 - blend) * partner)
-        soft = smooth_one_hot(targets, self.num_classes, self.label_smoothing)  # (B, K)
+        mixed = torch.lerp(images, partner, box.to(images.dtype))  # the box's pixels from the partner
+        if not bool(use_cutmix.all()):  # per-sample choice between CutMix and Mixup
+            blended = torch.lerp(partner, images, lam.view(b, 1, 1, 1).to(images.dtype))
+            mixed = torch.where(use_cutmix.view(b, 1, 1, 1), mixed, blended)
         mixed_targets = lam.view(b, 1) * soft + (1 - lam.view(b, 1)) * soft.flip(0)
         return mixed, mixed_targets
 
