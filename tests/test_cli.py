@@ -75,7 +75,7 @@ CONFIG = ["fit", "--config", str(EXPERIMENTS / "cnn_digits.yaml"), "--trainer.fa
     ("override", "expected"),
     [
         (["--model", "cnnn"], "unknown model 'cnnn'; did you mean 'cnn'?"),
-        (["--data", "digitz"], "unknown datamodule 'digitz'; did you mean 'digits'?"),
+        (["--data", "digitz"], "unknown datamodule 'digitz'; did you mean 'digits'"),
         (["--model.init_args.dropout", "2"], "model 'cnn': dropout must be in [0, 1), got 2.0"),
         (["--model.init_args.activation", "rellu"], "unknown activation 'rellu'; did you mean 'relu'"),
         (["--model.init_args.kernel_sizee", "3"], "model (CNN): Option 'kernel_sizee' is not accepted"),
