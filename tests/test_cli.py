@@ -9,7 +9,15 @@ from conftest import EXPERIMENTS, TINY, cli_error, read_metrics, run_cli
 from illusioncraft import registry
 from illusioncraft.cli import main
 
-CLASSIFIER_EXPERIMENTS = sorted(p.name for p in EXPERIMENTS.glob("*.yaml") if "sweep" not in yaml.safe_load(p.read_text()))
+
+def _is_classifier_experiment(path) -> bool:
+    from illusioncraft.models.classifiers import Classifier
+
+    document = yaml.safe_load(path.read_text())
+    return "model" in document and issubclass(registry.get("model", document["model"]["class_path"]), Classifier)
+
+
+CLASSIFIER_EXPERIMENTS = sorted(p.name for p in EXPERIMENTS.glob("*.yaml") if _is_classifier_experiment(p))
 
 
 @pytest.mark.parametrize("experiment", CLASSIFIER_EXPERIMENTS)

@@ -1,0 +1,338 @@
+"""The shared GAN training loop, and the GAN variants built on it (each is a generator, a discriminator and a loss).
+
+One training step: the discriminator (critic) takes a step on every batch; the generator takes one after every
+``n_critic`` discriminator steps. Options: a per-sample gradient penalty on real/fake interpolates (WGAN-GP),
+weight clipping (WGAN), an exponential moving average of the generator's weights for sampling, and a fixed
+noise batch for sample pictures. Losses work on logits (``illusioncraft.losses.adversarial``).
+
+Images arrive from the datamodule in [0, 1] (set ``normalize: false`` on the datamodule) and are mapped to
+[-1, 1], the range of the generator's tanh output; 2-D points are used as they are.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Literal, Optional
+
+import torch
+from lightning.pytorch import Callback, LightningModule
+from torch import Tensor, nn
+
+from illusioncraft import registry
+from illusioncraft.errors import ConfigError
+from illusioncraft.losses.adversarial import AdversarialLoss
+from illusioncraft.models.gan_nets import (
+    DCGANDiscriminator,
+    DCGANGenerator,
+    MLPDiscriminator,
+    MLPGenerator,
+    Norm,
+    dcgan_init,
+)
+from illusioncraft.nn.optim import OptimizerSpec, build_optimizer, check_optimizer_spec
+from illusioncraft.registry import register
+
+Architecture = Literal["mlp", "dcgan"]
+
+
+def gradient_penalty(discriminator: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
+    """E[(||grad_x D(x_hat)||_2 - 1)^2] with one interpolate and one gradient norm per sample (Gulrajani et al.)."""
+    alpha = torch.rand(real.shape[0], *([1] * (real.ndim - 1)), device=real.device, dtype=real.dtype)  # (B, 1, ...)
+    interpolates = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+    (gradients,) = torch.autograd.grad(discriminator(interpolates).sum(), interpolates, create_graph=True)
+    norms = gradients.flatten(1).norm(2, dim=1)  # (B,): one norm per sample, not over the batch
+    return ((norms - 1) ** 2).mean()
+
+
+class AdversarialModule(LightningModule):
+    """Shared GAN loop with manual optimisation; subclasses only choose defaults (nets, loss, optimisers)."""
+
+    checkpoint_monitor: tuple[Optional[str], str] = (None, "min")
+
+    def __init__(
+        self,
+        architecture: Architecture = "mlp",
+        latent_dim: int = 64,
+        loss: str = "non_saturating",
+        n_critic: int = 1,
+        gradient_penalty: Optional[float] = None,
+        weight_clip: Optional[float] = None,
+        ema_decay: Optional[float] = None,
+        generator_optimizer: OptimizerSpec = None,
+        discriminator_optimizer: OptimizerSpec = None,
+        hidden_size: int = 128,
+        depth: int = 3,
+        width: int = 32,
+        discriminator_norm: Norm = "batch",
+        n_eval_samples: int = 2500,
+        data_shape: Optional[tuple[int, ...]] = None,
+    ) -> None:
+        super().__init__()
+        if architecture not in ("mlp", "dcgan"):
+            raise ConfigError(f"model: architecture must be 'mlp' or 'dcgan', got {architecture!r}")
+        if n_critic < 1:
+            raise ConfigError(f"model: n_critic must be >= 1, got {n_critic}")
+        if gradient_penalty is not None and gradient_penalty < 0:
+            raise ConfigError(f"model: gradient_penalty (lambda) must be >= 0, got {gradient_penalty}")
+        if weight_clip is not None and weight_clip <= 0:
+            raise ConfigError(f"model: weight_clip must be > 0, got {weight_clip}")
+        if ema_decay is not None and not 0.0 < ema_decay < 1.0:
+            raise ConfigError(f"model: ema_decay must be in (0, 1), got {ema_decay}")
+        if latent_dim < 1:
+            raise ConfigError(f"model: latent_dim must be >= 1, got {latent_dim}")
+        self.loss_fn: AdversarialLoss = registry.build("loss", loss)
+        if not isinstance(self.loss_fn, AdversarialLoss):
+            raise ConfigError(f"model: loss '{loss}' is not an adversarial loss (see `illusioncraft list loss`)")
+        check_optimizer_spec(generator_optimizer)
+        check_optimizer_spec(discriminator_optimizer)
+        self.save_hyperparameters()
+        self.automatic_optimization = False
+        # Kept as attributes: a subclass's hparams hold only the arguments its own signature exposes.
+        self.settings = {
+            "architecture": architecture, "latent_dim": latent_dim, "n_critic": n_critic, "weight_clip": weight_clip,
+            "ema_decay": ema_decay, "hidden_size": hidden_size, "depth": depth, "width": width,
+            "discriminator_norm": discriminator_norm, "n_eval_samples": n_eval_samples,
+            "generator_optimizer": generator_optimizer, "discriminator_optimizer": discriminator_optimizer,
+        }
+        self.penalty_weight = self.loss_fn.gradient_penalty if gradient_penalty is None else gradient_penalty
+        self.generator: Optional[nn.Module] = None
+        self.discriminator: Optional[nn.Module] = None
+        self.generator_ema: Optional[nn.Module] = None
+        self.register_buffer("fixed_noise", torch.randn(64, latent_dim, generator=torch.Generator().manual_seed(0)))
+        if data_shape is not None:
+            self._build(tuple(data_shape))
+
+    # -- networks ---------------------------------------------------------------------------------------------
+    def _build(self, data_shape: tuple[int, ...]) -> None:
+        s = self.settings
+        self.data_shape = data_shape
+        if s["architecture"] == "dcgan":
+            self.generator = DCGANGenerator(s["latent_dim"], data_shape, s["width"])
+            self.discriminator = DCGANDiscriminator(data_shape, s["width"], s["discriminator_norm"])
+            self.generator.apply(dcgan_init)
+            self.discriminator.apply(dcgan_init)
+        else:
+            self.generator = MLPGenerator(s["latent_dim"], data_shape, s["hidden_size"], s["depth"])
+            self.discriminator = MLPDiscriminator(data_shape, s["hidden_size"], s["depth"])
+        if s["ema_decay"] is not None:
+            self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
+
+    def setup(self, stage: str) -> None:
+        if self.generator is not None:
+            return
+        data = self.trainer.datamodule
+        shape = getattr(data, "data_shape", None) or getattr(data, "image_shape", None)
+        if shape is None:
+            raise ConfigError("model: data_shape is not set and the datamodule does not provide it")
+        self.hparams.data_shape = tuple(shape)
+        self._build(tuple(shape))
+
+    @property
+    def is_image_model(self) -> bool:
+        return len(self.data_shape) == 3
+
+    def to_model_range(self, x: Tensor) -> Tensor:
+        return x * 2 - 1 if self.is_image_model else x  # images [0, 1] -> [-1, 1]
+
+    def to_data_range(self, x: Tensor) -> Tensor:
+        return (x + 1) / 2 if self.is_image_model else x
+
+    def noise(self, n: int) -> Tensor:
+        return torch.randn(n, self.settings["latent_dim"], device=self.device)
+
+    @torch.no_grad()
+    def sample(self, n: Optional[int] = None, noise: Optional[Tensor] = None) -> Tensor:
+        """Samples in the data's range (images in [0, 1]), from the EMA generator when there is one."""
+        generator = self.generator_ema if self.generator_ema is not None else self.generator
+        was_training = generator.training
+        generator.eval()
+        z = noise if noise is not None else self.noise(n or 64)
+        samples = self.to_data_range(generator(z))
+        generator.train(was_training)
+        return samples
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.generator(z)
+
+    # -- training ---------------------------------------------------------------------------------------------
+    def discriminator_loss(self, real: Tensor, fake: Tensor) -> Tensor:
+        loss = self.loss_fn.discriminator(self.discriminator(real), self.discriminator(fake))
+        if self.penalty_weight:
+            loss = loss + self.penalty_weight * gradient_penalty(self.discriminator, real, fake)
+        return loss
+
+    def generator_loss(self, batch_size: int) -> Tensor:
+        return self.loss_fn.generator(self.discriminator(self.generator(self.noise(batch_size))))
+
+    def training_step(self, batch: Any, batch_idx: int) -> None:
+        real = self.to_model_range(batch[0] if isinstance(batch, (tuple, list)) else batch)
+        opt_g, opt_d = self.optimizers()
+        with self.toggled_optimizer(opt_d):
+            with torch.no_grad():
+                fake = self.generator(self.noise(real.shape[0]))
+            d_loss = self.discriminator_loss(real, fake)
+            opt_d.zero_grad()
+            self.manual_backward(d_loss)
+            opt_d.step()
+        if self.settings["weight_clip"] is not None:
+            clip = self.settings["weight_clip"]
+            for parameter in self.discriminator.parameters():
+                parameter.data.clamp_(-clip, clip)
+        self.log("train/d_loss", d_loss, prog_bar=True)
+        self.discriminator_steps = getattr(self, "discriminator_steps", 0) + 1
+        if self.discriminator_steps % self.settings["n_critic"] == 0:
+            with self.toggled_optimizer(opt_g):
+                g_loss = self.generator_loss(real.shape[0])
+                opt_g.zero_grad()
+                self.manual_backward(g_loss)
+                opt_g.step()
+            self.generator_steps = getattr(self, "generator_steps", 0) + 1
+            self._update_ema()
+            self.log("train/g_loss", g_loss, prog_bar=True)
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        if self.generator_ema is None:
+            return
+        decay = self.settings["ema_decay"]
+        for ema, current in zip(self.generator_ema.parameters(), self.generator.parameters(), strict=True):
+            ema.lerp_(current, 1 - decay)
+        for ema, current in zip(self.generator_ema.buffers(), self.generator.buffers(), strict=True):
+            ema.copy_(current)
+
+    def configure_optimizers(self) -> list[torch.optim.Optimizer]:
+        s = self.settings
+        return [
+            build_optimizer(s["generator_optimizer"], self.generator.parameters()),
+            build_optimizer(s["discriminator_optimizer"], self.discriminator.parameters()),
+        ]
+
+    # -- evaluation -------------------------------------------------------------------------------------------
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        """Nothing per batch: the generator is scored once per epoch in ``on_validation_epoch_end``."""
+
+    def on_validation_epoch_end(self) -> None:
+        data = self.trainer.datamodule
+        if hasattr(data, "modes") and hasattr(data, "std"):
+            from illusioncraft.metrics.modes import mode_coverage
+
+            coverage = mode_coverage(self.sample(self.settings["n_eval_samples"]).cpu(), data.modes, data.std)
+            self.log_dict({
+                "val/modes": float(coverage.modes_captured),
+                "val/high_quality": coverage.high_quality,
+                "val/reverse_kl": coverage.reverse_kl,
+            })
+
+    def default_callbacks(self) -> list[Callback]:
+        """Sample pictures from the fixed noise, saved in the run directory and sent to W&B."""
+        return [registry.build("callback", "gan_samples")]
+
+
+def _optimizer_default(spec: OptimizerSpec, default: dict[str, Any]) -> OptimizerSpec:
+    return default if spec is None else spec
+
+
+@register("gan")
+class GAN(AdversarialModule):
+    """GAN (Goodfellow et al., 2014) with MLP generator and discriminator; minimax or non-saturating loss."""
+
+    def __init__(
+        self,
+        loss: str = "non_saturating",
+        latent_dim: int = 64,
+        hidden_size: int = 128,
+        depth: int = 3,
+        n_critic: int = 1,
+        ema_decay: Optional[float] = None,
+        generator_optimizer: OptimizerSpec = None,
+        discriminator_optimizer: OptimizerSpec = None,
+        n_eval_samples: int = 2500,
+        data_shape: Optional[tuple[int, ...]] = None,
+    ) -> None:
+        adam = {"name": "adam", "lr": 1e-3, "betas": [0.5, 0.999]}
+        super().__init__(
+            architecture="mlp", latent_dim=latent_dim, loss=loss, n_critic=n_critic, ema_decay=ema_decay,
+            generator_optimizer=_optimizer_default(generator_optimizer, adam),
+            discriminator_optimizer=_optimizer_default(discriminator_optimizer, adam),
+            hidden_size=hidden_size, depth=depth, n_eval_samples=n_eval_samples, data_shape=data_shape,
+        )
+
+
+@register("dcgan")
+class DCGAN(AdversarialModule):
+    """DCGAN (Radford et al., 2016): strided convolutions, batch norm, ReLU/tanh G, LeakyReLU D, Adam 2e-4 (0.5)."""
+
+    def __init__(
+        self,
+        loss: str = "non_saturating",
+        latent_dim: int = 64,
+        width: int = 32,
+        ema_decay: Optional[float] = None,
+        generator_optimizer: OptimizerSpec = None,
+        discriminator_optimizer: OptimizerSpec = None,
+        data_shape: Optional[tuple[int, ...]] = None,
+    ) -> None:
+        adam = {"name": "adam", "lr": 2e-4, "betas": [0.5, 0.999]}
+        super().__init__(
+            architecture="dcgan", latent_dim=latent_dim, loss=loss, ema_decay=ema_decay, width=width,
+            generator_optimizer=_optimizer_default(generator_optimizer, adam),
+            discriminator_optimizer=_optimizer_default(discriminator_optimizer, adam), data_shape=data_shape,
+        )
+
+
+@register("wgan")
+class WGAN(AdversarialModule):
+    """WGAN (Arjovsky et al., 2017): Wasserstein critic, weight clipping 0.01, RMSprop 5e-5, 5 critic steps."""
+
+    def __init__(
+        self,
+        architecture: Architecture = "dcgan",
+        latent_dim: int = 64,
+        weight_clip: float = 0.01,
+        n_critic: int = 5,
+        hidden_size: int = 128,
+        depth: int = 3,
+        width: int = 32,
+        generator_optimizer: OptimizerSpec = None,
+        discriminator_optimizer: OptimizerSpec = None,
+        n_eval_samples: int = 2500,
+        data_shape: Optional[tuple[int, ...]] = None,
+    ) -> None:
+        rmsprop = {"name": "rmsprop", "lr": 5e-5}
+        super().__init__(
+            architecture=architecture, latent_dim=latent_dim, loss="wasserstein", n_critic=n_critic,
+            weight_clip=weight_clip, hidden_size=hidden_size, depth=depth, width=width,
+            generator_optimizer=_optimizer_default(generator_optimizer, rmsprop),
+            discriminator_optimizer=_optimizer_default(discriminator_optimizer, rmsprop),
+            n_eval_samples=n_eval_samples, data_shape=data_shape,
+        )
+
+
+@register("wgan_gp")
+class WGANGP(AdversarialModule):
+    """WGAN-GP (Gulrajani et al., 2017): per-sample gradient penalty (lambda 10), Adam 1e-4 (0.5, 0.9), 5 critic steps."""
+
+    def __init__(
+        self,
+        architecture: Architecture = "dcgan",
+        latent_dim: int = 64,
+        gradient_penalty: float = 10.0,
+        n_critic: int = 5,
+        hidden_size: int = 128,
+        depth: int = 3,
+        width: int = 32,
+        ema_decay: Optional[float] = None,
+        generator_optimizer: OptimizerSpec = None,
+        discriminator_optimizer: OptimizerSpec = None,
+        n_eval_samples: int = 2500,
+        data_shape: Optional[tuple[int, ...]] = None,
+    ) -> None:
+        adam = {"name": "adam", "lr": 1e-4, "betas": [0.5, 0.9]}
+        super().__init__(
+            architecture=architecture, latent_dim=latent_dim, loss="wasserstein_gp", n_critic=n_critic,
+            gradient_penalty=gradient_penalty, ema_decay=ema_decay, hidden_size=hidden_size, depth=depth,
+            width=width, discriminator_norm="none",  # batch norm would couple the samples the penalty treats apart
+            generator_optimizer=_optimizer_default(generator_optimizer, adam),
+            discriminator_optimizer=_optimizer_default(discriminator_optimizer, adam),
+            n_eval_samples=n_eval_samples, data_shape=data_shape,
+        )

@@ -1,0 +1,116 @@
+"""Generator and discriminator networks: MLPs (for 2-D points or flattened images) and DCGAN convolutions.
+
+DCGAN follows Radford et al. (2016): strided (transposed) convolutions instead of pooling, batch norm everywhere
+except the generator's output and the discriminator's input, ReLU in G with a tanh output, LeakyReLU(0.2) in D,
+and weights drawn from N(0, 0.02).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from torch import Tensor, nn
+
+from illusioncraft.errors import ConfigError
+
+Norm = Literal["batch", "none"]
+
+
+class MLPGenerator(nn.Module):
+    """z (B, latent) -> samples of ``data_shape``; tanh output for images, linear for points."""
+
+    def __init__(self, latent_dim: int, data_shape: tuple[int, ...], hidden: int = 128, depth: int = 3) -> None:
+        super().__init__()
+        self.data_shape = tuple(data_shape)
+        layers: list[nn.Module] = []
+        width = latent_dim
+        for _ in range(depth):
+            layers += [nn.Linear(width, hidden), nn.ReLU()]
+            width = hidden
+        layers.append(nn.Linear(width, math.prod(self.data_shape)))
+        if len(self.data_shape) == 3:
+            layers.append(nn.Tanh())
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(z).view(z.shape[0], *self.data_shape)
+
+
+class MLPDiscriminator(nn.Module):
+    """Samples of ``data_shape`` -> one logit each (B,)."""
+
+    def __init__(self, data_shape: tuple[int, ...], hidden: int = 128, depth: int = 3) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [nn.Flatten()]
+        width = math.prod(data_shape)
+        for _ in range(depth):
+            layers += [nn.Linear(width, hidden), nn.LeakyReLU(0.2)]
+            width = hidden
+        layers.append(nn.Linear(width, 1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x).squeeze(1)
+
+
+def _check_image_shape(data_shape: tuple[int, ...]) -> int:
+    if len(data_shape) != 3 or data_shape[1] != data_shape[2] or data_shape[1] < 8 or data_shape[1] & (data_shape[1] - 1):
+        raise ConfigError(f"dcgan: images must be square with a power-of-two side >= 8, got shape {tuple(data_shape)}")
+    return int(math.log2(data_shape[1] // 4))
+
+
+class DCGANGenerator(nn.Module):
+    """z -> (C, S, S): a 4x4 map from a transposed convolution, doubled in size until S; tanh output."""
+
+    def __init__(self, latent_dim: int, data_shape: tuple[int, ...], width: int = 32) -> None:
+        super().__init__()
+        ups = _check_image_shape(data_shape)
+        channels = width * 2**ups
+        layers: list[nn.Module] = [
+            nn.ConvTranspose2d(latent_dim, channels, 4, 1, 0, bias=False),  # (B, channels, 4, 4)
+            nn.BatchNorm2d(channels),
+            nn.ReLU(),
+        ]
+        for step in range(ups):
+            last = step == ups - 1
+            out = data_shape[0] if last else channels // 2
+            layers.append(nn.ConvTranspose2d(channels, out, 4, 2, 1, bias=last))  # doubles H and W
+            layers += [nn.Tanh()] if last else [nn.BatchNorm2d(out), nn.ReLU()]
+            channels = out
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(z.view(z.shape[0], -1, 1, 1))  # (B, C, S, S)
+
+
+class DCGANDiscriminator(nn.Module):
+    """(C, S, S) -> one logit: strided convolutions halve the size down to 4x4, then a 4x4 convolution."""
+
+    def __init__(self, data_shape: tuple[int, ...], width: int = 32, norm: Norm = "batch") -> None:
+        super().__init__()
+        downs = _check_image_shape(data_shape)
+        layers: list[nn.Module] = [nn.Conv2d(data_shape[0], width, 4, 2, 1), nn.LeakyReLU(0.2)]  # no norm on the input
+        channels = width
+        for _ in range(downs - 1):
+            layers.append(nn.Conv2d(channels, channels * 2, 4, 2, 1, bias=norm == "none"))
+            if norm == "batch":
+                layers.append(nn.BatchNorm2d(channels * 2))
+            layers.append(nn.LeakyReLU(0.2))
+            channels *= 2
+        layers.append(nn.Conv2d(channels, 1, 4, 1, 0))  # (B, 1, 1, 1)
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x).flatten()
+
+
+def dcgan_init(module: nn.Module) -> None:
+    """N(0, 0.02) for (transposed) convolution and linear weights, N(1, 0.02) for batch-norm scales."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)

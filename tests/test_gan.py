@@ -1,0 +1,158 @@
+"""Adversarial losses, the gradient penalty, the shared GAN loop, mixtures and mode metrics."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from conftest import EXPERIMENTS, TINY, cli_error, read_metrics, run_cli
+
+from illusioncraft import registry
+from illusioncraft.data.mixtures import Grid25, Ring8
+from illusioncraft.metrics.modes import mode_coverage
+from illusioncraft.models.adversarial import GAN, WGAN, WGANGP, gradient_penalty
+
+REAL = torch.tensor([2.0, -1.0, 0.5])
+FAKE = torch.tensor([-0.5, 1.5, 0.0])
+
+
+def log_sigmoid(x: float) -> float:
+    return -math.log1p(math.exp(-x))
+
+
+@pytest.mark.parametrize(
+    ("name", "d_expected", "g_expected"),
+    [
+        # D: -mean log D(x) - mean log(1 - D(G(z))); minimax G: mean log(1 - D(G(z)))
+        ("minimax", -sum(map(log_sigmoid, REAL.tolist())) / 3 - sum(log_sigmoid(-f) for f in FAKE.tolist()) / 3,
+         sum(log_sigmoid(-f) for f in FAKE.tolist()) / 3),
+        ("non_saturating", None, -sum(map(log_sigmoid, FAKE.tolist())) / 3),
+        ("wasserstein", float(FAKE.mean() - REAL.mean()), -float(FAKE.mean())),
+        ("wasserstein_gp", float(FAKE.mean() - REAL.mean()), -float(FAKE.mean())),
+        ("hinge", (max(0, 1 - 2.0) + max(0, 1 + 1.0) + max(0, 1 - 0.5)) / 3 + (max(0, 0.5) + max(0, 2.5) + 1) / 3,
+         -float(FAKE.mean())),
+        ("least_squares", 0.5 * ((1.0**2 + 2.0**2 + 0.5**2) / 3) + 0.5 * ((0.25 + 2.25 + 0) / 3),
+         0.5 * ((1.5**2 + 0.5**2 + 1.0) / 3)),
+    ],
+)
+def test_adversarial_losses_match_hand_computed_values(name, d_expected, g_expected):
+    loss = registry.build("loss", name)
+    if d_expected is not None:
+        assert float(loss.discriminator(REAL, FAKE)) == pytest.approx(d_expected, rel=1e-6)
+    assert float(loss.generator(FAKE)) == pytest.approx(g_expected, rel=1e-6)
+
+
+def test_minimax_generator_gradient_vanishes_where_non_saturating_does_not():
+    # D(G(z)) near 0 (logit -8): d/dlogit of log(1 - sigmoid) is -sigmoid ~ -3e-4; of -log sigmoid is -(1 - sigmoid) ~ -1
+    low = torch.tensor(-8.0)
+    for name, expected in (("minimax", -torch.sigmoid(low)), ("non_saturating", -(1 - torch.sigmoid(low)))):
+        logit = torch.tensor([-8.0], requires_grad=True)
+        registry.build("loss", name).generator(logit).backward()
+        assert float(logit.grad) == pytest.approx(float(expected), rel=1e-5)
+
+
+def test_gradient_penalty_is_per_sample():
+    # D(x) = sum_i w_i * x_i with a different weight per sample row: each sample's gradient norm is its own.
+    class RowScaled(torch.nn.Module):
+        def forward(self, x):
+            scale = torch.arange(1, x.shape[0] + 1, dtype=x.dtype).view(-1, 1)  # sample i has gradient (i + 1) * 1
+            return (x * scale).sum(dim=1) / math.sqrt(x.shape[1])
+
+    real, fake = torch.randn(4, 9), torch.randn(4, 9)
+    norms = torch.arange(1, 5, dtype=torch.float32)  # per-sample gradient norms 1, 2, 3, 4
+    expected = float(((norms - 1) ** 2).mean())  # 3.5; a whole-batch norm would give (sqrt(30) - 1)^2 = 20.04
+    assert float(gradient_penalty(RowScaled(), real, fake)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_mode_metrics_on_hand_made_samples():
+    modes, std = Ring8.modes, Ring8.std
+    samples = torch.cat([modes[:3] + 0.5 * std, modes[:3] + 0.5 * std, torch.tensor([[5.0, 5.0]])])  # 6 good, 1 bad
+    coverage = mode_coverage(samples, modes, std)
+    assert coverage.modes_captured == 3
+    assert coverage.high_quality == pytest.approx(6 / 7)
+    assert coverage.reverse_kl == pytest.approx(math.log(8 / 3))  # uniform over 3 of 8 modes
+    perfect = mode_coverage(Grid25.modes, Grid25.modes, Grid25.std)
+    assert (perfect.modes_captured, perfect.high_quality, perfect.reverse_kl) == (25, 1.0, pytest.approx(0.0, abs=1e-12))
+
+
+def test_mixture_samples_sit_on_their_modes():
+    data = Ring8(n_samples=4000, batch_size=100)
+    data.setup("fit")
+    points, labels = data.train_dataset.tensors
+    assert float((points - Ring8.modes[labels]).norm(dim=1).max()) < 6 * Ring8.std
+    assert len(data.train_dataloader()) == 40 and next(iter(data.train_dataloader()))[0].shape == (100, 2)
+
+
+def test_n_critic_discriminator_steps_per_generator_step(tmp_path):
+    from lightning.pytorch import Trainer
+
+    model = WGANGP(architecture="mlp", n_critic=5, hidden_size=16, depth=1)
+    trainer = Trainer(max_steps=-1, max_epochs=1, limit_train_batches=10, limit_val_batches=0, logger=False,
+                      enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                      default_root_dir=tmp_path, callbacks=[])
+    trainer.fit(model, datamodule=Ring8(n_samples=1000, batch_size=50))
+    assert (model.discriminator_steps, model.generator_steps) == (10, 2)
+
+
+def test_weight_clipping_keeps_the_critic_in_range(tmp_path):
+    from lightning.pytorch import Trainer
+
+    model = WGAN(architecture="mlp", weight_clip=0.01, hidden_size=16, depth=1)
+    trainer = Trainer(max_epochs=1, limit_train_batches=3, limit_val_batches=0, logger=False, enable_checkpointing=False,
+                      enable_progress_bar=False, enable_model_summary=False, default_root_dir=tmp_path)
+    trainer.fit(model, datamodule=Ring8(n_samples=1000, batch_size=50))
+    assert max(float(p.abs().max()) for p in model.discriminator.parameters()) <= 0.01 + 1e-7
+
+
+def test_short_training_on_ring8_moves_samples_toward_the_modes(tmp_path):
+    before = GAN(data_shape=(2,))
+    torch.manual_seed(0)
+    start = mode_coverage(before.sample(2000), Ring8.modes, 0.1)  # a looser 3-std radius to see progress early
+    run_dir = run_cli(tmp_path, "fit", "--config", str(EXPERIMENTS / "gan_ring8.yaml"), "--trainer.max_epochs", "3",
+                      "--data.init_args.n_samples", "20000")
+    trained = GAN.load_from_checkpoint(next((run_dir / "checkpoints").glob("*.ckpt")), weights_only=False)
+    end = mode_coverage(trained.sample(2000), Ring8.modes, 0.1)
+    assert end.high_quality > start.high_quality + 0.2
+    assert {"val/modes", "val/high_quality", "val/reverse_kl"} <= read_metrics(run_dir).keys()
+    assert (run_dir / "samples" / "final.png").is_file()
+
+
+@pytest.mark.parametrize("experiment", ["gan_ring8.yaml", "wgan_gp_grid25.yaml", "dcgan_digits.yaml", "wgan_gp_digits.yaml"])
+def test_gan_experiments_fit_and_write_sample_pictures(tmp_path, experiment):
+    run_dir = run_cli(tmp_path, "fit", "--config", str(EXPERIMENTS / experiment), *TINY)
+    assert (run_dir / "samples" / "final.png").is_file()
+    assert "train/d_loss" in read_metrics(run_dir)
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        (["--model.init_args.n_critic", "0"], "n_critic must be >= 1, got 0"),
+        (["--model.init_args.gradient_penalty", "-1"], "gradient_penalty (lambda) must be >= 0, got -1.0"),
+    ],
+)
+def test_bad_gan_settings_are_one_line_errors(tmp_path, capsys, override, expected):
+    line = cli_error(capsys, "fit", "--config", str(EXPERIMENTS / "wgan_gp_grid25.yaml"), *override,
+                     "--trainer.fast_dev_run", "true", "--run.dir", str(tmp_path / "r"), "--run.loggers", "[]")
+    assert expected in line
+
+
+def test_a_classification_loss_is_not_an_adversarial_loss():
+    with pytest.raises(Exception, match="'cross_entropy' is not an adversarial loss"):
+        GAN(loss="cross_entropy")
+
+
+def test_dcgan_networks_follow_the_guidelines():
+    from illusioncraft.models.adversarial import DCGAN
+
+    model = DCGAN(data_shape=(1, 16, 16))
+    g_layers, d_layers = list(model.generator.net), list(model.discriminator.net)
+    assert isinstance(g_layers[-1], torch.nn.Tanh) and not isinstance(g_layers[-2], torch.nn.BatchNorm2d)
+    assert isinstance(d_layers[1], torch.nn.LeakyReLU) and d_layers[1].negative_slope == 0.2  # no norm on D's input
+    assert model.generator(torch.randn(3, 64)).shape == (3, 1, 16, 16)
+    assert model.discriminator(torch.randn(3, 1, 16, 16)).shape == (3,)
+    weights = torch.cat([m.weight.flatten() for m in model.generator.modules() if isinstance(m, torch.nn.ConvTranspose2d)])
+    assert float(weights.std()) == pytest.approx(0.02, rel=0.15)
+    assert F.softplus(torch.zeros(1)).item() > 0  # logits in, no sigmoid inside the discriminator
