@@ -119,7 +119,9 @@ def test_short_training_on_ring8_moves_samples_toward_the_modes(tmp_path):
     assert (run_dir / "samples" / "final.png").is_file()
 
 
-@pytest.mark.parametrize("experiment", ["gan_ring8.yaml", "wgan_gp_grid25.yaml", "dcgan_digits.yaml", "wgan_gp_digits.yaml"])
+@pytest.mark.parametrize(
+    "experiment", ["gan_ring8.yaml", "unrolled_ring8.yaml", "wgan_gp_grid25.yaml", "dcgan_digits.yaml", "wgan_gp_digits.yaml"]
+)
 def test_gan_experiments_fit_and_write_sample_pictures(tmp_path, experiment):
     run_dir = run_cli(tmp_path, "fit", "--config", str(EXPERIMENTS / experiment), *TINY)
     assert (run_dir / "samples" / "final.png").is_file()
@@ -156,3 +158,69 @@ def test_dcgan_networks_follow_the_guidelines():
     weights = torch.cat([m.weight.flatten() for m in model.generator.modules() if isinstance(m, torch.nn.ConvTranspose2d)])
     assert float(weights.std()) == pytest.approx(0.02, rel=0.15)
     assert F.softplus(torch.zeros(1)).item() > 0  # logits in, no sigmoid inside the discriminator
+
+
+def test_unrolled_generator_loss_looks_ahead_without_training_the_discriminator():
+    from illusioncraft.models.adversarial import UnrolledGAN
+
+    def generator_gradient(steps: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        torch.manual_seed(0)
+        model = UnrolledGAN(unroll_steps=steps, unroll_lr=0.5, hidden_size=16, depth=1, data_shape=(2,))
+        model._real = Ring8.modes[torch.randint(0, 8, (32,))]
+        before = [p.detach().clone() for p in model.discriminator.parameters()]
+        torch.manual_seed(1)
+        model.generator_loss(32).backward()
+        assert all(torch.equal(a, b) for a, b in zip(before, model.discriminator.parameters(), strict=True))
+        return torch.cat([p.grad.flatten() for p in model.generator.parameters()]), before
+
+    plain, _ = generator_gradient(0)
+    unrolled, _ = generator_gradient(3)
+    assert not torch.allclose(plain, unrolled)
+
+
+def test_unrolled_with_zero_steps_is_the_plain_generator_loss():
+    from illusioncraft.models.adversarial import UnrolledGAN
+
+    torch.manual_seed(0)
+    unrolled = UnrolledGAN(unroll_steps=0, hidden_size=16, depth=1, data_shape=(2,))
+    unrolled._real = torch.zeros(8, 2)
+    plain = GAN(hidden_size=16, depth=1, data_shape=(2,))
+    plain.load_state_dict(unrolled.state_dict())
+    torch.manual_seed(5)
+    a = unrolled.generator_loss(8)
+    torch.manual_seed(5)
+    b = plain.generator_loss(8)
+    torch.testing.assert_close(a, b)
+
+
+@pytest.fixture(scope="module")
+def trained_ring_checkpoint(tmp_path_factory):
+    run_dir = run_cli(tmp_path_factory.mktemp("ring"), "fit", "--config", str(EXPERIMENTS / "gan_ring8.yaml"), *TINY)
+    return run_dir / "checkpoints" / "last.ckpt"
+
+
+def test_generate_writes_a_png_from_a_gan_checkpoint(tmp_path, trained_ring_checkpoint):
+    from PIL import Image
+
+    from illusioncraft.cli import main
+
+    out = tmp_path / "samples.png"
+    main(["generate", "--ckpt", str(trained_ring_checkpoint), "--n", "200", "--out", str(out)])
+    assert Image.open(out).size[0] > 100
+
+
+def test_generate_refuses_other_checkpoints_and_bad_files(tmp_path, capsys):
+    classifier_dir = run_cli(tmp_path, "fit", "--config", str(EXPERIMENTS / "logreg_digits.yaml"), *TINY)
+    out = str(tmp_path / "x.png")
+    line = cli_error(capsys, "generate", "--ckpt", str(classifier_dir / "checkpoints" / "last.ckpt"), "--out", out)
+    assert "holds a LogisticRegression, not a generator" in line
+    garbage = tmp_path / "garbage.ckpt"
+    garbage.write_bytes(b"not a checkpoint")
+    assert "cannot read checkpoint" in cli_error(capsys, "generate", "--ckpt", str(garbage), "--out", out)
+    assert "does not exist" in cli_error(capsys, "generate", "--ckpt", str(tmp_path / "none.ckpt"), "--out", out)
+
+
+def test_generate_label_needs_a_conditional_model(tmp_path, capsys, trained_ring_checkpoint):
+    line = cli_error(capsys, "generate", "--ckpt", str(trained_ring_checkpoint), "--out", str(tmp_path / "x.png"),
+                     "--label", "3")
+    assert "is not class-conditional" in line

@@ -1,4 +1,5 @@
-"""The ``illusioncraft`` command: LightningCLI (fit/validate/test/predict) plus ``list``, ``sweep``, ``plot`` and ``augment``.
+"""The ``illusioncraft`` command: LightningCLI (fit/validate/test/predict) plus ``list``, ``sweep``, ``plot``, ``augment``
+and ``generate``.
 
 Models and datamodules are chosen by their registry names (``model: {class_path: cnn, init_args: ...}``,
 or ``--model cnn`` on the command line); full import paths work too.
@@ -283,7 +284,29 @@ def augment_command(argv: list[str]) -> None:
     print(f"wrote {options.out}")
 
 
-EXTRA_COMMANDS = {"list": list_command, "sweep": sweep_command, "plot": plot_command, "augment": augment_command}
+def generate_command(argv: list[str]) -> None:
+    """``illusioncraft generate --ckpt X.ckpt --n 64 --out samples.png``: samples of a trained generator."""
+    from illusioncraft.generate import generate_picture, load_generator
+
+    parser = argparse.ArgumentParser(prog="illusioncraft generate", description="Draw samples from a GAN checkpoint.")
+    parser.add_argument("--ckpt", required=True, type=Path, help="checkpoint of a GAN model")
+    parser.add_argument("--out", required=True, type=Path, help="PNG file to write")
+    parser.add_argument("--n", type=int, default=64, help="number of samples")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--label", type=int, default=None, help="class to draw (class-conditional models)")
+    options = parser.parse_args(argv)
+    if options.n < 1:
+        raise ConfigError(f"generate: --n must be >= 1, got {options.n}")
+    picture = generate_picture(load_generator(options.ckpt), options.n, options.seed, options.label)
+    options.out.parent.mkdir(parents=True, exist_ok=True)
+    picture.save(options.out)
+    print(f"wrote {options.out}")
+
+
+EXTRA_COMMANDS = {
+    "list": list_command, "sweep": sweep_command, "plot": plot_command, "augment": augment_command,
+    "generate": generate_command,
+}
 
 
 def main(argv: Optional[list[str]] = None) -> None:
