@@ -120,7 +120,11 @@ def test_short_training_on_ring8_moves_samples_toward_the_modes(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "experiment", ["gan_ring8.yaml", "unrolled_ring8.yaml", "wgan_gp_grid25.yaml", "dcgan_digits.yaml", "wgan_gp_digits.yaml"]
+    "experiment",
+    [
+        "gan_ring8.yaml", "unrolled_ring8.yaml", "wgan_gp_grid25.yaml", "dcgan_digits.yaml", "wgan_gp_digits.yaml",
+        "cgan_digits.yaml",
+    ],
 )
 def test_gan_experiments_fit_and_write_sample_pictures(tmp_path, experiment):
     run_dir = run_cli(tmp_path, "fit", "--config", str(EXPERIMENTS / experiment), *TINY)
@@ -224,3 +228,30 @@ def test_generate_label_needs_a_conditional_model(tmp_path, capsys, trained_ring
     line = cli_error(capsys, "generate", "--ckpt", str(trained_ring_checkpoint), "--out", str(tmp_path / "x.png"),
                      "--label", "3")
     assert "is not class-conditional" in line
+
+
+def test_conditional_gan_networks_take_the_label():
+    from illusioncraft.models.adversarial import ConditionalGAN
+
+    for architecture, shape in (("dcgan", (1, 16, 16)), ("mlp", (1, 8, 8))):
+        model = ConditionalGAN(architecture=architecture, num_classes=10, data_shape=shape).eval()
+        z = torch.randn(4, 64)
+        threes, sevens = model(z, torch.full((4,), 3)), model(z, torch.full((4,), 7))
+        assert threes.shape == (4, *shape) and not torch.allclose(threes, sevens)
+        assert model.discriminate(threes, torch.full((4,), 3)).shape == (4,)
+        assert model.sample(20).shape == (20, *shape)  # labels 0..9 in turn by default
+
+
+def test_generate_draws_the_asked_class_and_refuses_unknown_ones(tmp_path, capsys):
+    from PIL import Image
+
+    from illusioncraft.cli import main
+
+    run_dir = run_cli(tmp_path, "fit", "--config", str(EXPERIMENTS / "cgan_digits.yaml"), *TINY)
+    checkpoint = str(run_dir / "checkpoints" / "last.ckpt")
+    out = tmp_path / "sevens.png"
+    main(["generate", "--ckpt", checkpoint, "--label", "7", "--n", "16", "--out", str(out)])
+    assert Image.open(out).size[0] > 0
+    assert "label 12 is outside the model's classes 0..9" in cli_error(
+        capsys, "generate", "--ckpt", checkpoint, "--label", "12", "--out", str(out)
+    )

@@ -53,10 +53,15 @@ def generate_picture(model: Any, n: int, seed: int = 0, label: Optional[int] = N
     from illusioncraft.callbacks.samples import scatter_image
     from illusioncraft.imaging import image_grid
 
+    labels = None
     if label is not None:
-        raise ConfigError(f"generate: {type(model).__name__} is not class-conditional; --label needs a conditional model")
+        if not model.conditional:
+            raise ConfigError(f"generate: {type(model).__name__} is not class-conditional; --label needs a conditional model")
+        if not 0 <= label < model.num_classes:
+            raise ConfigError(f"generate: label {label} is outside the model's classes 0..{model.num_classes - 1}")
+        labels = torch.full((n,), label, dtype=torch.long)
     torch.manual_seed(seed)
-    samples = model.sample(n)
+    samples = model.sample(n, labels=labels)
     if model.is_image_model:
         return image_grid(samples, value_range=(0.0, 1.0))
     return scatter_image(samples, None, f"{type(model).__name__}: {n} samples")

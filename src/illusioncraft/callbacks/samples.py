@@ -48,7 +48,8 @@ class GeneratorSamples(Callback):
 
     def picture(self, pl_module: Any, trainer: Trainer, title: str) -> Image.Image:
         if pl_module.is_image_model:
-            return image_grid(pl_module.sample(noise=pl_module.fixed_noise).cpu(), nrow=8, value_range=(0.0, 1.0))
+            rows = pl_module.num_classes if pl_module.conditional else 8  # conditional: one class per column
+            return image_grid(pl_module.sample(noise=pl_module.fixed_noise).cpu(), nrow=rows, value_range=(0.0, 1.0))
         modes = getattr(trainer.datamodule, "modes", None)
         return scatter_image(pl_module.sample(self.n_points).cpu(), modes, title)
 

@@ -103,17 +103,24 @@ class AdversarialModule(LightningModule):
             self._build(tuple(data_shape))
 
     # -- networks ---------------------------------------------------------------------------------------------
+    def make_networks(
+        self, input_dim: int, output_shape: tuple[int, ...], judged_shape: tuple[int, ...]
+    ) -> tuple[nn.Module, nn.Module]:
+        """Generator from ``input_dim`` to ``output_shape``; discriminator of inputs shaped ``judged_shape``."""
+        s = self.settings
+        if s["architecture"] == "dcgan":
+            generator = DCGANGenerator(input_dim, output_shape, s["width"])
+            discriminator = DCGANDiscriminator(judged_shape, s["width"], s["discriminator_norm"])
+            generator.apply(dcgan_init)
+            discriminator.apply(dcgan_init)
+            return generator, discriminator
+        return (MLPGenerator(input_dim, output_shape, s["hidden_size"], s["depth"]),
+                MLPDiscriminator(judged_shape, s["hidden_size"], s["depth"]))
+
     def _build(self, data_shape: tuple[int, ...]) -> None:
         s = self.settings
         self.data_shape = data_shape
-        if s["architecture"] == "dcgan":
-            self.generator = DCGANGenerator(s["latent_dim"], data_shape, s["width"])
-            self.discriminator = DCGANDiscriminator(data_shape, s["width"], s["discriminator_norm"])
-            self.generator.apply(dcgan_init)
-            self.discriminator.apply(dcgan_init)
-        else:
-            self.generator = MLPGenerator(s["latent_dim"], data_shape, s["hidden_size"], s["depth"])
-            self.discriminator = MLPDiscriminator(data_shape, s["hidden_size"], s["depth"])
+        self.generator, self.discriminator = self.make_networks(s["latent_dim"], data_shape, data_shape)
         if s["ema_decay"] is not None:
             self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
 
@@ -140,37 +147,54 @@ class AdversarialModule(LightningModule):
     def noise(self, n: int) -> Tensor:
         return torch.randn(n, self.settings["latent_dim"], device=self.device)
 
+    conditional = False  # class-conditional models take labels in both networks
+
+    def generate(self, z: Tensor, labels: Optional[Tensor] = None, generator: Optional[nn.Module] = None) -> Tensor:
+        generator = generator or self.generator
+        return generator(z, labels) if self.conditional else generator(z)
+
+    def discriminate(self, x: Tensor, labels: Optional[Tensor] = None) -> Tensor:
+        return self.discriminator(x, labels) if self.conditional else self.discriminator(x)
+
+    def random_labels(self, n: int) -> Optional[Tensor]:
+        return None
+
     @torch.no_grad()
-    def sample(self, n: Optional[int] = None, noise: Optional[Tensor] = None) -> Tensor:
+    def sample(self, n: Optional[int] = None, noise: Optional[Tensor] = None, labels: Optional[Tensor] = None) -> Tensor:
         """Samples in the data's range (images in [0, 1]), from the EMA generator when there is one."""
         generator = self.generator_ema if self.generator_ema is not None else self.generator
         was_training = generator.training
         generator.eval()
         z = noise if noise is not None else self.noise(n or 64)
-        samples = self.to_data_range(generator(z))
+        if self.conditional and labels is None:
+            labels = torch.arange(z.shape[0], device=z.device) % self.num_classes  # every class in turn
+        samples = self.to_data_range(self.generate(z, labels, generator))
         generator.train(was_training)
         return samples
 
-    def forward(self, z: Tensor) -> Tensor:
-        return self.generator(z)
+    def forward(self, z: Tensor, labels: Optional[Tensor] = None) -> Tensor:
+        return self.generate(z, labels)
 
     # -- training ---------------------------------------------------------------------------------------------
-    def discriminator_loss(self, real: Tensor, fake: Tensor) -> Tensor:
-        loss = self.loss_fn.discriminator(self.discriminator(real), self.discriminator(fake))
+    def discriminator_loss(self, real: Tensor, fake: Tensor, labels: Optional[Tensor] = None) -> Tensor:
+        loss = self.loss_fn.discriminator(self.discriminate(real, labels), self.discriminate(fake, labels))
         if self.penalty_weight:
-            loss = loss + self.penalty_weight * gradient_penalty(self.discriminator, real, fake)
+            critic = (lambda x: self.discriminate(x, labels)) if self.conditional else self.discriminator
+            loss = loss + self.penalty_weight * gradient_penalty(critic, real, fake)
         return loss
 
     def generator_loss(self, batch_size: int) -> Tensor:
-        return self.loss_fn.generator(self.discriminator(self.generator(self.noise(batch_size))))
+        labels = self.random_labels(batch_size)
+        return self.loss_fn.generator(self.discriminate(self.generate(self.noise(batch_size), labels), labels))
 
     def training_step(self, batch: Any, batch_idx: int) -> None:
         real = self.to_model_range(batch[0] if isinstance(batch, (tuple, list)) else batch)
+        labels = batch[1] if self.conditional else None
         opt_g, opt_d = self.optimizers()
         with self.toggled_optimizer(opt_d):
             with torch.no_grad():
-                fake = self.generator(self.noise(real.shape[0]))
-            d_loss = self.discriminator_loss(real, fake)
+                fake = self.generate(self.noise(real.shape[0]), labels)
+            d_loss = self.discriminator_loss(real, fake, labels)
             opt_d.zero_grad()
             self.manual_backward(d_loss)
             opt_d.step()
@@ -390,3 +414,88 @@ class UnrolledGAN(GAN):
             params = {name: p - self.unroll_lr * g for (name, p), g in zip(params.items(), grads, strict=True)}
         fake = self.generator(self.noise(batch_size))
         return self.loss_fn.generator(functional_call(self.discriminator, params, (fake,)))
+
+
+class ConditionalGenerator(nn.Module):
+    """Generator of (z, label): the label's learned embedding is appended to the noise."""
+
+    def __init__(self, base: nn.Module, num_classes: int, embed_dim: int) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(num_classes, embed_dim)
+        self.base = base
+
+    def forward(self, z: Tensor, labels: Tensor) -> Tensor:
+        return self.base(torch.cat([z, self.embedding(labels)], dim=1))  # (B, latent + embed) -> sample
+
+
+class ConditionalDiscriminator(nn.Module):
+    """Discriminator of (x, label): one-hot label maps appended as channels (images) or features (vectors)."""
+
+    def __init__(self, base: nn.Module, num_classes: int) -> None:
+        super().__init__()
+        self.base, self.num_classes = base, num_classes
+
+    def forward(self, x: Tensor, labels: Tensor) -> Tensor:
+        one_hot = nn.functional.one_hot(labels, self.num_classes).to(x.dtype)  # (B, K)
+        if x.ndim == 4:
+            maps = one_hot[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])  # (B, K, H, W)
+            return self.base(torch.cat([x, maps], dim=1))
+        return self.base(torch.cat([x.flatten(1), one_hot], dim=1))
+
+
+@register("conditional_gan")
+class ConditionalGAN(AdversarialModule):
+    """Class-conditional GAN (Mirza & Osindero, 2014): G(z, y) and D(x, y); DCGAN or MLP networks."""
+
+    conditional = True
+
+    def __init__(
+        self,
+        architecture: Architecture = "dcgan",
+        loss: str = "non_saturating",
+        latent_dim: int = 64,
+        embed_dim: int = 16,
+        width: int = 32,
+        hidden_size: int = 256,
+        depth: int = 3,
+        ema_decay: Optional[float] = None,
+        generator_optimizer: OptimizerSpec = None,
+        discriminator_optimizer: OptimizerSpec = None,
+        num_classes: Optional[int] = None,
+        data_shape: Optional[tuple[int, ...]] = None,
+    ) -> None:
+        if embed_dim < 1:
+            raise ConfigError(f"model 'conditional_gan': embed_dim must be >= 1, got {embed_dim}")
+        if num_classes is not None and num_classes < 2:
+            raise ConfigError(f"model 'conditional_gan': num_classes must be >= 2, got {num_classes}")
+        self.num_classes, self.embed_dim = num_classes or 0, embed_dim
+        adam = {"name": "adam", "lr": 2e-4, "betas": [0.5, 0.999]}
+        super().__init__(
+            architecture=architecture, latent_dim=latent_dim, loss=loss, ema_decay=ema_decay, width=width,
+            hidden_size=hidden_size, depth=depth,
+            generator_optimizer=_optimizer_default(generator_optimizer, adam),
+            discriminator_optimizer=_optimizer_default(discriminator_optimizer, adam),
+            data_shape=data_shape if num_classes else None,
+        )
+
+    def setup(self, stage: str) -> None:
+        if self.generator is None and not self.num_classes:
+            data = self.trainer.datamodule
+            if not getattr(data, "num_classes", 0):
+                raise ConfigError("model 'conditional_gan': the datamodule has no classes to condition on")
+            self.num_classes = self.hparams.num_classes = data.num_classes
+        super().setup(stage)
+
+    def _build(self, data_shape: tuple[int, ...]) -> None:
+        s = self.settings
+        self.data_shape = data_shape
+        k = self.num_classes
+        judged = (data_shape[0] + k, *data_shape[1:]) if len(data_shape) == 3 else (int(torch.tensor(data_shape).prod()) + k,)
+        generator, discriminator = self.make_networks(s["latent_dim"] + self.embed_dim, data_shape, judged)
+        self.generator = ConditionalGenerator(generator, k, self.embed_dim)
+        self.discriminator = ConditionalDiscriminator(discriminator, k)
+        if s["ema_decay"] is not None:
+            self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
+
+    def random_labels(self, n: int) -> Tensor:
+        return torch.randint(0, self.num_classes, (n,), device=self.device)
