@@ -16,6 +16,20 @@ TINY = ["--trainer.max_epochs", "1", "--trainer.limit_train_batches", "2", "--tr
         "--trainer.limit_test_batches", "1", "--trainer.log_every_n_steps", "1"]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def isolated_cache(tmp_path_factory):
+    """Feature extractors the project trains (digits_classifier) are cached once per test session, not in $HOME."""
+    import os
+
+    previous = os.environ.get("ILLUSIONCRAFT_CACHE")
+    os.environ["ILLUSIONCRAFT_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if previous is None:
+        os.environ.pop("ILLUSIONCRAFT_CACHE", None)
+    else:
+        os.environ["ILLUSIONCRAFT_CACHE"] = previous
+
+
 def run_cli(tmp_path: Path, *args: str, loggers: str = "[csv]") -> Path:
     """Run ``illusioncraft`` with ``args`` into a fresh run directory under ``tmp_path``; return that directory."""
     run_dir = tmp_path / f"run{len(list(tmp_path.glob('run*')))}"

@@ -56,6 +56,8 @@ _BUILT_IN_MODULES = (
     "illusioncraft.data.mixtures",
     "illusioncraft.callbacks.confusion",
     "illusioncraft.callbacks.samples",
+    "illusioncraft.metrics.features",
+    "illusioncraft.callbacks.fid",
     "illusioncraft.loggers",
 )
 

@@ -1,0 +1,70 @@
+"""FID of a generator's samples against the training images, each score recorded with its provenance."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+from lightning.pytorch import Callback, LightningModule, Trainer
+
+from illusioncraft import registry
+from illusioncraft.errors import ConfigError
+from illusioncraft.metrics.fid import FrechetDistance
+from illusioncraft.registry import register
+
+
+@register("fid")
+class FIDScore(Callback):
+    """Logs ``val/fid`` after each validation: ``n_fake`` samples vs up to ``n_real`` training images.
+
+    The feature extractor is chosen by name (``illusioncraft list feature_extractor``). Each score is written to
+    ``<run dir>/metric_provenance.json`` with the extractor, its weights hash, n_real, n_fake and image size.
+    """
+
+    def __init__(self, extractor: str = "digits_classifier", extractor_args: Optional[dict[str, Any]] = None,
+                 n_real: int = 1000, n_fake: int = 1000, batch_size: int = 250) -> None:
+        if n_real < 2 or n_fake < 2:
+            raise ConfigError(f"callback 'fid': n_real and n_fake must be >= 2, got {n_real}, {n_fake}")
+        registry.check_arguments("feature_extractor", extractor, extractor_args or {})
+        self.extractor_name, self.extractor_args = extractor, dict(extractor_args or {})
+        self.n_real, self.n_fake, self.batch_size = n_real, n_fake, batch_size
+        self.extractor: Any = None
+        self.real_features: Optional[torch.Tensor] = None
+
+    def _real_images(self, trainer: Trainer) -> torch.Tensor:
+        dataset = trainer.datamodule.train_dataset
+        dataset = getattr(dataset, "dataset", dataset)  # beneath a per-sample augmentation wrapper
+        count = min(self.n_real, len(dataset))
+        return torch.stack([dataset[i][0] for i in range(count)])  # (n_real, C, H, W) in [0, 1]
+
+    def _features(self, images: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.extractor(chunk) for chunk in images.split(self.batch_size)])
+
+    def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if trainer.sanity_checking or not getattr(pl_module, "is_image_model", False):
+            return
+        if self.extractor is None:
+            self.extractor = registry.build("feature_extractor", self.extractor_name, **self.extractor_args)
+            self.real_features = self._features(self._real_images(trainer))
+        metric = FrechetDistance(self.extractor.num_features)
+        metric.update(self.real_features, real=True)
+        samples = torch.cat([pl_module.sample(min(self.batch_size, self.n_fake - i)).cpu()
+                             for i in range(0, self.n_fake, self.batch_size)])
+        metric.update(self._features(samples), real=False)
+        score = float(metric.compute())
+        pl_module.log("val/fid", score)
+        if trainer.is_global_zero:
+            self._record(trainer, score, tuple(samples.shape[1:]))
+
+    def _record(self, trainer: Trainer, score: float, image_shape: tuple[int, ...]) -> None:
+        path = Path(trainer.default_root_dir) / "metric_provenance.json"
+        records = json.loads(path.read_text()) if path.is_file() else []
+        records.append({
+            "metric": "val/fid", "value": score, "epoch": trainer.current_epoch, "step": trainer.global_step,
+            "extractor": self.extractor.name, "extractor_weights_sha256": self.extractor.weights_hash,
+            "extractor_input_size": self.extractor.input_size, "n_real": int(self.real_features.shape[0]),
+            "n_fake": self.n_fake, "image_shape": list(image_shape),
+        })
+        path.write_text(json.dumps(records, indent=2))

@@ -1,0 +1,77 @@
+"""FID from feature statistics: equal to the scipy.linalg.sqrtm formula, ~0 for a set against itself; extractors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from conftest import EXPERIMENTS, TINY, read_metrics, run_cli
+from scipy import linalg
+
+from illusioncraft import registry
+from illusioncraft.errors import ConfigError
+from illusioncraft.metrics.fid import FrechetDistance, frechet_distance
+
+
+def scipy_fid(a: np.ndarray, b: np.ndarray) -> float:
+    """The pytorch-fid formula: ||mu1 - mu2||^2 + tr(S1 + S2 - 2 sqrtm(S1 S2))."""
+    mu1, mu2 = a.mean(0), b.mean(0)
+    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    covmean, _ = linalg.sqrtm(s1.dot(s2), disp=False)
+    return float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean.real))
+
+
+@pytest.mark.parametrize("dim", [8, 64])
+def test_fid_matches_the_scipy_sqrtm_reference(dim):
+    rng = np.random.default_rng(dim)
+    a = rng.normal(size=(500, dim))
+    b = rng.normal(loc=0.3, scale=1.5, size=(400, dim)) @ rng.normal(size=(dim, dim)) * 0.3
+    metric = FrechetDistance(dim)
+    for chunk in np.array_split(a, 3):  # accumulating in chunks gives the same statistics
+        metric.update(torch.from_numpy(chunk), real=True)
+    metric.update(torch.from_numpy(b), real=False)
+    assert float(metric.compute()) == pytest.approx(scipy_fid(a, b), rel=1e-4)
+
+
+def test_fid_of_a_set_against_itself_is_zero():
+    features = torch.randn(300, 16, dtype=torch.float64)
+    mu, sigma = features.mean(0), torch.cov(features.T)
+    assert float(frechet_distance(mu, sigma, mu, sigma)) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_digits_classifier_is_accurate_and_cached():
+    from illusioncraft.data.digits import DigitsDataModule
+
+    first = registry.build("feature_extractor", "digits_classifier")
+    second = registry.build("feature_extractor", "digits_classifier")
+    assert first.weights_hash == second.weights_hash and first.num_features == 128
+    data = DigitsDataModule(image_size=32, normalize=False)  # any size: the extractor resizes to its own
+    data.setup("fit")
+    images, labels = data.test_dataset.tensors
+    accuracy = float((first.network(images).argmax(1) == labels).float().mean())
+    assert accuracy >= 0.95
+    assert first(images[:5]).shape == (5, 128)
+
+
+def test_inception_needs_a_weights_file_and_torch_fidelity(tmp_path):
+    with pytest.raises(ConfigError, match="needs weights_path"):
+        registry.build("feature_extractor", "inception")
+    with pytest.raises(ConfigError, match="does not exist"):
+        registry.build("feature_extractor", "inception", weights_path=str(tmp_path / "none.pth"))
+    fake = tmp_path / "weights.pth"
+    fake.write_bytes(b"x")
+    try:
+        import torch_fidelity  # noqa: F401
+    except ImportError:
+        with pytest.raises(ConfigError, match=r"pip install 'illusioncraft\[inception\]'"):
+            registry.build("feature_extractor", "inception", weights_path=str(fake))
+
+
+def test_fid_callback_logs_the_score_with_its_provenance(tmp_path):
+    run_dir = run_cli(tmp_path, "fit", "--config", str(EXPERIMENTS / "dcgan_digits.yaml"), *TINY)
+    assert read_metrics(run_dir)["val/fid"] > 0
+    (record,) = json.loads((run_dir / "metric_provenance.json").read_text())
+    assert record["extractor"] == "digits_classifier" and len(record["extractor_weights_sha256"]) == 16
+    assert (record["n_real"], record["n_fake"], record["image_shape"]) == (1000, 1000, [1, 16, 16])
