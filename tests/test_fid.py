@@ -75,3 +75,21 @@ def test_fid_callback_logs_the_score_with_its_provenance(tmp_path):
     (record,) = json.loads((run_dir / "metric_provenance.json").read_text())
     assert record["extractor"] == "digits_classifier" and len(record["extractor_weights_sha256"]) == 16
     assert (record["n_real"], record["n_fake"], record["image_shape"]) == (1000, 1000, [1, 16, 16])
+
+
+def test_class_accuracy_callback_scores_each_asked_class(tmp_path):
+    metrics = read_metrics(run_cli(tmp_path, "fit", "--config", str(EXPERIMENTS / "cgan_digits.yaml"), *TINY))
+    assert 0 <= metrics["val/class_accuracy"] <= 1
+    assert all(f"val/class_accuracy_{c}" in metrics for c in range(10))
+
+
+def test_scoring_callbacks_do_not_change_training(tmp_path):
+    import torch
+
+    config = str(EXPERIMENTS / "dcgan_digits.yaml")
+    scored = run_cli(tmp_path, "fit", "--config", config, *TINY, "--trainer.max_epochs", "2")
+    plain = run_cli(tmp_path, "fit", "--config", config, *TINY, "--trainer.max_epochs", "2", "--trainer.callbacks", "null")
+    a = torch.load(scored / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
+    b = torch.load(plain / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
+    assert "val/fid" in read_metrics(scored) and "val/fid" not in read_metrics(plain)
+    assert all(torch.equal(a[key], b[key]) for key in a)

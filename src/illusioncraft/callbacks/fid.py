@@ -1,4 +1,7 @@
-"""FID of a generator's samples against the training images, each score recorded with its provenance."""
+"""Scores of generators during validation: FID with its provenance, and class accuracy for conditional models.
+
+Both draw their samples under a forked random state, so scoring never changes the training run itself.
+"""
 
 from __future__ import annotations
 
@@ -46,12 +49,15 @@ class FIDScore(Callback):
         if trainer.sanity_checking or not getattr(pl_module, "is_image_model", False):
             return
         if self.extractor is None:
-            self.extractor = registry.build("feature_extractor", self.extractor_name, **self.extractor_args)
+            with torch.random.fork_rng(devices=[]):  # building an extractor may train one
+                self.extractor = registry.build("feature_extractor", self.extractor_name, **self.extractor_args)
             self.real_features = self._features(self._real_images(trainer))
         metric = FrechetDistance(self.extractor.num_features)
         metric.update(self.real_features, real=True)
-        samples = torch.cat([pl_module.sample(min(self.batch_size, self.n_fake - i)).cpu()
-                             for i in range(0, self.n_fake, self.batch_size)])
+        with torch.random.fork_rng(devices=[]):  # scoring must not shift the training run's random stream
+            torch.manual_seed(trainer.current_epoch)
+            samples = torch.cat([pl_module.sample(min(self.batch_size, self.n_fake - i)).cpu()
+                                 for i in range(0, self.n_fake, self.batch_size)])
         metric.update(self._features(samples), real=False)
         score = float(metric.compute())
         pl_module.log("val/fid", score)
@@ -68,3 +74,37 @@ class FIDScore(Callback):
             "n_fake": self.n_fake, "image_shape": list(image_shape),
         })
         path.write_text(json.dumps(records, indent=2))
+
+
+@register("class_accuracy")
+class ConditionalClassAccuracy(Callback):
+    """For class-conditional generators: the share of samples that an independent classifier assigns to the asked
+    class, overall (``val/class_accuracy``) and per class (``val/class_accuracy_<k>``), from ``n_per_class`` each.
+
+    The classifier is the ``digits_classifier`` feature extractor's network (trained apart from the GAN).
+    """
+
+    def __init__(self, classifier: str = "digits_classifier", n_per_class: int = 100) -> None:
+        if n_per_class < 1:
+            raise ConfigError(f"callback 'class_accuracy': n_per_class must be >= 1, got {n_per_class}")
+        registry.get("feature_extractor", classifier)
+        self.classifier_name, self.n_per_class = classifier, n_per_class
+        self.classifier: Any = None
+
+    @torch.no_grad()
+    def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if trainer.sanity_checking or not getattr(pl_module, "conditional", False):
+            return
+        if self.classifier is None:
+            with torch.random.fork_rng(devices=[]):
+                self.classifier = registry.build("feature_extractor", self.classifier_name).network
+        k = pl_module.num_classes
+        labels = torch.arange(k, device=pl_module.device).repeat_interleave(self.n_per_class)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(trainer.current_epoch)
+            samples = pl_module.sample(len(labels), labels=labels).cpu()
+        predicted = self.classifier(samples).argmax(dim=1)
+        correct = (predicted == labels.cpu()).float()
+        pl_module.log("val/class_accuracy", correct.mean())
+        per_class = correct.view(k, self.n_per_class).mean(dim=1)
+        pl_module.log_dict({f"val/class_accuracy_{c}": per_class[c] for c in range(k)})

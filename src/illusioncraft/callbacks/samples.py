@@ -56,7 +56,9 @@ class GeneratorSamples(Callback):
     def save(self, trainer: Trainer, pl_module: LightningModule, name: str) -> None:
         if not trainer.is_global_zero:
             return
-        picture = self.picture(pl_module, trainer, name)
+        with torch.random.fork_rng(devices=[]):  # pictures must not shift the training run's random stream
+            torch.manual_seed(0)
+            picture = self.picture(pl_module, trainer, name)
         directory = Path(trainer.default_root_dir) / "samples"
         directory.mkdir(parents=True, exist_ok=True)
         picture.save(directory / f"{name}.png")

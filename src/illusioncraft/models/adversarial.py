@@ -240,7 +240,10 @@ class AdversarialModule(LightningModule):
         if hasattr(data, "modes") and hasattr(data, "std"):
             from illusioncraft.metrics.modes import mode_coverage
 
-            coverage = mode_coverage(self.sample(self.settings["n_eval_samples"]).cpu(), data.modes, data.std)
+            with torch.random.fork_rng(devices=[]):  # scoring must not shift the training run's random stream
+                torch.manual_seed(self.current_epoch)
+                samples = self.sample(self.settings["n_eval_samples"]).cpu()
+            coverage = mode_coverage(samples, data.modes, data.std)
             self.log_dict({
                 "val/modes": float(coverage.modes_captured),
                 "val/high_quality": coverage.high_quality,
