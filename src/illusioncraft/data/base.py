@@ -79,7 +79,9 @@ class ImageClassificationDataModule(LightningDataModule):
             if self.sample_pipeline is not None:
                 self.train_dataset = augmentation.SampleAugmentedDataset(self.train_dataset, self.sample_pipeline)
         trainer = self.trainer
-        if trainer is not None and (self.sample_pipeline is not None or self.batch_pipeline):
+        recorded = getattr(self, "_recorded_for", None) is trainer  # once per trainer, not once per stage
+        if trainer is not None and not recorded and (self.sample_pipeline is not None or self.batch_pipeline):
+            self._recorded_for = trainer
             description = self.augmentation_description()
             if trainer.is_global_zero:
                 run_dir = Path(trainer.default_root_dir)
