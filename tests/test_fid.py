@@ -72,7 +72,10 @@ def test_inception_needs_a_weights_file_and_torch_fidelity(tmp_path):
 def test_fid_callback_logs_the_score_with_its_provenance(tmp_path):
     run_dir = run_cli(tmp_path, "fit", "--config", str(EXPERIMENTS / "dcgan_digits.yaml"), *TINY)
     assert read_metrics(run_dir)["val/fid"] > 0
-    (record,) = json.loads((run_dir / "metric_provenance.json").read_text())
+    fid_record, kid_record = json.loads((run_dir / "metric_provenance.json").read_text())
+    assert (fid_record["metric"], kid_record["metric"]) == ("val/fid", "val/kid")
+    assert "val/kid" in read_metrics(run_dir)
+    record = fid_record
     assert record["extractor"] == "digits_classifier" and len(record["extractor_weights_sha256"]) == 16
     assert (record["n_real"], record["n_fake"], record["image_shape"]) == (1000, 1000, [1, 16, 16])
 
@@ -93,3 +96,17 @@ def test_scoring_callbacks_do_not_change_training(tmp_path):
     b = torch.load(plain / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
     assert "val/fid" in read_metrics(scored) and "val/fid" not in read_metrics(plain)
     assert all(torch.equal(a[key], b[key]) for key in a)
+
+
+def test_kid_matches_torchmetrics_polynomial_mmd_and_is_zero_in_expectation_for_one_distribution():
+    from torchmetrics.image.kid import poly_mmd
+
+    from illusioncraft.metrics.fid import kernel_distance, polynomial_mmd
+
+    generator = torch.Generator().manual_seed(0)
+    real = torch.randn(200, 16, generator=generator, dtype=torch.float64)
+    fake = torch.randn(200, 16, generator=generator, dtype=torch.float64) + 0.5
+    torch.testing.assert_close(polynomial_mmd(real, fake), poly_mmd(real, fake))
+    same, _ = kernel_distance(real, torch.randn(200, 16, generator=generator, dtype=torch.float64), subsets=20, subset_size=100)
+    shifted, _ = kernel_distance(real, fake, subsets=20, subset_size=100)
+    assert abs(same) < 0.05 < shifted

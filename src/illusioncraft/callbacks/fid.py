@@ -14,13 +14,13 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 
 from illusioncraft import registry
 from illusioncraft.errors import ConfigError
-from illusioncraft.metrics.fid import FrechetDistance
+from illusioncraft.metrics.fid import FrechetDistance, kernel_distance
 from illusioncraft.registry import register
 
 
 @register("fid")
 class FIDScore(Callback):
-    """Logs ``val/fid`` after each validation: ``n_fake`` samples vs up to ``n_real`` training images.
+    """Logs ``val/fid`` and ``val/kid`` after each validation: ``n_fake`` samples vs up to ``n_real`` training images.
 
     The feature extractor is chosen by name (``illusioncraft list feature_extractor``). Each score is written to
     ``<run dir>/metric_provenance.json`` with the extractor, its weights hash, n_real, n_fake and image size.
@@ -58,17 +58,21 @@ class FIDScore(Callback):
             torch.manual_seed(trainer.current_epoch)
             samples = torch.cat([pl_module.sample(min(self.batch_size, self.n_fake - i)).cpu()
                                  for i in range(0, self.n_fake, self.batch_size)])
-        metric.update(self._features(samples), real=False)
+        fake_features = self._features(samples)
+        metric.update(fake_features, real=False)
         score = float(metric.compute())
-        pl_module.log("val/fid", score)
+        kid, kid_std = kernel_distance(self.real_features, fake_features, seed=trainer.current_epoch)
+        pl_module.log_dict({"val/fid": score, "val/kid": kid, "val/kid_std": kid_std})
         if trainer.is_global_zero:
-            self._record(trainer, score, tuple(samples.shape[1:]))
+            shape = tuple(samples.shape[1:])
+            self._record(trainer, "val/fid", score, shape)
+            self._record(trainer, "val/kid", kid, shape)
 
-    def _record(self, trainer: Trainer, score: float, image_shape: tuple[int, ...]) -> None:
+    def _record(self, trainer: Trainer, metric: str, score: float, image_shape: tuple[int, ...]) -> None:
         path = Path(trainer.default_root_dir) / "metric_provenance.json"
         records = json.loads(path.read_text()) if path.is_file() else []
         records.append({
-            "metric": "val/fid", "value": score, "epoch": trainer.current_epoch, "step": trainer.global_step,
+            "metric": metric, "value": score, "epoch": trainer.current_epoch, "step": trainer.global_step,
             "extractor": self.extractor.name, "extractor_weights_sha256": self.extractor.weights_hash,
             "extractor_input_size": self.extractor.input_size, "n_real": int(self.real_features.shape[0]),
             "n_fake": self.n_fake, "image_shape": list(image_shape),

@@ -1,4 +1,4 @@
-"""Fréchet distance between feature distributions (FID with any feature extractor), as a torchmetrics Metric.
+"""Fréchet distance (FID) and kernel distance (KID) between feature distributions, for any feature extractor.
 
 FID = ||mu_r - mu_f||^2 + tr(S_r) + tr(S_f) - 2 tr((S_r S_f)^(1/2)). The trace of the matrix square root is
 computed from symmetric eigen-decompositions: with S_r = V diag(w) V^T and R = V diag(sqrt w) V^T, the
@@ -55,3 +55,28 @@ class FrechetDistance(Metric):
 
     def compute(self) -> Tensor:
         return frechet_distance(*self._moments("real"), *self._moments("fake")).float()
+
+
+def polynomial_mmd(real: Tensor, fake: Tensor) -> Tensor:
+    """Unbiased MMD^2 with the kernel k(x, y) = (x.y / d + 1)^3 (KID's kernel, Binkowski et al., 2018)."""
+    d, m, n = real.shape[1], real.shape[0], fake.shape[0]
+    k_rr = (real @ real.T / d + 1) ** 3
+    k_ff = (fake @ fake.T / d + 1) ** 3
+    k_rf = (real @ fake.T / d + 1) ** 3
+    within_real = (k_rr.sum() - k_rr.diagonal().sum()) / (m * (m - 1))
+    within_fake = (k_ff.sum() - k_ff.diagonal().sum()) / (n * (n - 1))
+    return within_real + within_fake - 2 * k_rf.mean()
+
+
+def kernel_distance(real: Tensor, fake: Tensor, subsets: int = 10, subset_size: int = 500, seed: int = 0) -> tuple[float, float]:
+    """KID: mean and standard deviation of the unbiased polynomial MMD^2 over random subsets of both sets."""
+    generator = torch.Generator().manual_seed(seed)
+    size = min(subset_size, real.shape[0], fake.shape[0])
+    values = torch.stack([
+        polynomial_mmd(
+            real[torch.randperm(real.shape[0], generator=generator)[:size]].double(),
+            fake[torch.randperm(fake.shape[0], generator=generator)[:size]].double(),
+        )
+        for _ in range(subsets)
+    ])
+    return float(values.mean()), float(values.std()) if subsets > 1 else 0.0
