@@ -255,3 +255,22 @@ def test_generate_draws_the_asked_class_and_refuses_unknown_ones(tmp_path, capsy
     assert "label 12 is outside the model's classes 0..9" in cli_error(
         capsys, "generate", "--ckpt", checkpoint, "--label", "12", "--out", str(out)
     )
+
+
+def test_diffaugment_reaches_the_discriminator_for_real_and_fake(monkeypatch):
+    from illusioncraft.models.adversarial import DCGAN
+
+    model = DCGAN(diffaugment="translation", data_shape=(1, 16, 16)).train()
+    seen = []
+    monkeypatch.setattr(model.discriminator_augment, "forward", lambda x, y: (seen.append(x.shape) or x, y))
+    model.discriminator_loss(torch.rand(4, 1, 16, 16) * 2 - 1, torch.rand(4, 1, 16, 16) * 2 - 1)
+    model.generator_loss(4)
+    assert len(seen) == 3  # real and fake in the discriminator step, fake in the generator step
+    with pytest.raises(Exception, match="unknown policy part"):
+        DCGAN(diffaugment="colour", data_shape=(1, 16, 16))
+
+
+def test_diffaugment_gan_trains_from_its_yaml(tmp_path):
+    run_dir = run_cli(tmp_path, "fit", "--config", str(EXPERIMENTS / "dcgan_digits_diffaugment.yaml"), *TINY)
+    assert "diffaugment: color,translation,cutout" in (run_dir / "config.yaml").read_text()
+    assert "train/g_loss" in read_metrics(run_dir)

@@ -65,6 +65,7 @@ class AdversarialModule(LightningModule):
         width: int = 32,
         discriminator_norm: Norm = "batch",
         n_eval_samples: int = 2500,
+        diffaugment: Optional[str] = None,
         data_shape: Optional[tuple[int, ...]] = None,
     ) -> None:
         super().__init__()
@@ -95,6 +96,8 @@ class AdversarialModule(LightningModule):
             "generator_optimizer": generator_optimizer, "discriminator_optimizer": discriminator_optimizer,
         }
         self.penalty_weight = self.loss_fn.gradient_penalty if gradient_penalty is None else gradient_penalty
+        # DiffAugment (Zhao et al., 2020): the same differentiable augmentation on real and fake before D.
+        self.discriminator_augment = registry.build("augmentation", "diffaugment", policy=diffaugment) if diffaugment else None
         self.generator: Optional[nn.Module] = None
         self.discriminator: Optional[nn.Module] = None
         self.generator_ema: Optional[nn.Module] = None
@@ -154,6 +157,8 @@ class AdversarialModule(LightningModule):
         return generator(z, labels) if self.conditional else generator(z)
 
     def discriminate(self, x: Tensor, labels: Optional[Tensor] = None) -> Tensor:
+        if self.discriminator_augment is not None and self.training:
+            x, _ = self.discriminator_augment(x, labels)
         return self.discriminator(x, labels) if self.conditional else self.discriminator(x)
 
     def random_labels(self, n: int) -> Optional[Tensor]:
@@ -179,7 +184,8 @@ class AdversarialModule(LightningModule):
     def discriminator_loss(self, real: Tensor, fake: Tensor, labels: Optional[Tensor] = None) -> Tensor:
         loss = self.loss_fn.discriminator(self.discriminate(real, labels), self.discriminate(fake, labels))
         if self.penalty_weight:
-            critic = (lambda x: self.discriminate(x, labels)) if self.conditional else self.discriminator
+            plain = not self.conditional and self.discriminator_augment is None
+            critic = self.discriminator if plain else (lambda x: self.discriminate(x, labels))
             loss = loss + self.penalty_weight * gradient_penalty(critic, real, fake)
         return loss
 
@@ -274,6 +280,7 @@ class GAN(AdversarialModule):
         generator_optimizer: OptimizerSpec = None,
         discriminator_optimizer: OptimizerSpec = None,
         n_eval_samples: int = 2500,
+        diffaugment: Optional[str] = None,
         data_shape: Optional[tuple[int, ...]] = None,
     ) -> None:
         adam = {"name": "adam", "lr": 1e-3, "betas": [0.5, 0.999]}
@@ -281,7 +288,7 @@ class GAN(AdversarialModule):
             architecture="mlp", latent_dim=latent_dim, loss=loss, n_critic=n_critic, ema_decay=ema_decay,
             generator_optimizer=_optimizer_default(generator_optimizer, adam),
             discriminator_optimizer=_optimizer_default(discriminator_optimizer, adam),
-            hidden_size=hidden_size, depth=depth, n_eval_samples=n_eval_samples, data_shape=data_shape,
+            hidden_size=hidden_size, depth=depth, n_eval_samples=n_eval_samples, data_shape=data_shape, diffaugment=diffaugment,
         )
 
 
@@ -297,6 +304,7 @@ class DCGAN(AdversarialModule):
         ema_decay: Optional[float] = None,
         generator_optimizer: OptimizerSpec = None,
         discriminator_optimizer: OptimizerSpec = None,
+        diffaugment: Optional[str] = None,
         data_shape: Optional[tuple[int, ...]] = None,
     ) -> None:
         adam = {"name": "adam", "lr": 2e-4, "betas": [0.5, 0.999]}
@@ -304,6 +312,7 @@ class DCGAN(AdversarialModule):
             architecture="dcgan", latent_dim=latent_dim, loss=loss, ema_decay=ema_decay, width=width,
             generator_optimizer=_optimizer_default(generator_optimizer, adam),
             discriminator_optimizer=_optimizer_default(discriminator_optimizer, adam), data_shape=data_shape,
+            diffaugment=diffaugment,
         )
 
 
@@ -352,6 +361,7 @@ class WGANGP(AdversarialModule):
         generator_optimizer: OptimizerSpec = None,
         discriminator_optimizer: OptimizerSpec = None,
         n_eval_samples: int = 2500,
+        diffaugment: Optional[str] = None,
         data_shape: Optional[tuple[int, ...]] = None,
     ) -> None:
         adam = {"name": "adam", "lr": 1e-4, "betas": [0.5, 0.9]}
@@ -361,7 +371,7 @@ class WGANGP(AdversarialModule):
             width=width, discriminator_norm="none",  # batch norm would couple the samples the penalty treats apart
             generator_optimizer=_optimizer_default(generator_optimizer, adam),
             discriminator_optimizer=_optimizer_default(discriminator_optimizer, adam),
-            n_eval_samples=n_eval_samples, data_shape=data_shape,
+            n_eval_samples=n_eval_samples, data_shape=data_shape, diffaugment=diffaugment,
         )
 
 
@@ -465,6 +475,7 @@ class ConditionalGAN(AdversarialModule):
         generator_optimizer: OptimizerSpec = None,
         discriminator_optimizer: OptimizerSpec = None,
         num_classes: Optional[int] = None,
+        diffaugment: Optional[str] = None,
         data_shape: Optional[tuple[int, ...]] = None,
     ) -> None:
         if embed_dim < 1:
@@ -478,7 +489,7 @@ class ConditionalGAN(AdversarialModule):
             hidden_size=hidden_size, depth=depth,
             generator_optimizer=_optimizer_default(generator_optimizer, adam),
             discriminator_optimizer=_optimizer_default(discriminator_optimizer, adam),
-            data_shape=data_shape if num_classes else None,
+            data_shape=data_shape if num_classes else None, diffaugment=diffaugment,
         )
 
     def setup(self, stage: str) -> None:
