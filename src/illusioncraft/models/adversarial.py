@@ -101,6 +101,7 @@ class AdversarialModule(LightningModule):
         self.generator: Optional[nn.Module] = None
         self.discriminator: Optional[nn.Module] = None
         self.generator_ema: Optional[nn.Module] = None
+        self.discriminator_steps = self.generator_steps = 0
         self.register_buffer("fixed_noise", torch.randn(64, latent_dim, generator=torch.Generator().manual_seed(0)))
         if data_shape is not None:
             self._build(tuple(data_shape))
@@ -189,7 +190,9 @@ class AdversarialModule(LightningModule):
             loss = loss + self.penalty_weight * gradient_penalty(critic, real, fake)
         return loss
 
-    def generator_loss(self, batch_size: int) -> Tensor:
+    def generator_loss(self, real: Tensor) -> Tensor:
+        """The generator's loss for a batch the size of ``real`` (the real batch itself is for look-ahead variants)."""
+        batch_size = real.shape[0]
         labels = self.random_labels(batch_size)
         return self.loss_fn.generator(self.discriminate(self.generate(self.noise(batch_size), labels), labels))
 
@@ -209,14 +212,14 @@ class AdversarialModule(LightningModule):
             for parameter in self.discriminator.parameters():
                 parameter.data.clamp_(-clip, clip)
         self.log("train/d_loss", d_loss, prog_bar=True)
-        self.discriminator_steps = getattr(self, "discriminator_steps", 0) + 1
+        self.discriminator_steps += 1
         if self.discriminator_steps % self.settings["n_critic"] == 0:
             with self.toggled_optimizer(opt_g):
-                g_loss = self.generator_loss(real.shape[0])
+                g_loss = self.generator_loss(real)
                 opt_g.zero_grad()
                 self.manual_backward(g_loss)
                 opt_g.step()
-            self.generator_steps = getattr(self, "generator_steps", 0) + 1
+            self.generator_steps += 1
             self._update_ema()
             self.log("train/g_loss", g_loss, prog_bar=True)
 
@@ -408,16 +411,12 @@ class UnrolledGAN(GAN):
         )
         self.unroll_steps, self.unroll_lr = unroll_steps, unroll_lr
 
-    def training_step(self, batch: Any, batch_idx: int) -> None:
-        self._real = self.to_model_range(batch[0] if isinstance(batch, (tuple, list)) else batch)
-        super().training_step(batch, batch_idx)
-
-    def generator_loss(self, batch_size: int) -> Tensor:
+    def generator_loss(self, real: Tensor) -> Tensor:
         from torch.func import functional_call
 
         # A detached copy: the look-ahead must not train the real discriminator, only shape G's gradient.
         params = {name: p.detach().clone().requires_grad_(True) for name, p in self.discriminator.named_parameters()}
-        real = self._real
+        batch_size = real.shape[0]
         for _ in range(self.unroll_steps):
             fake = self.generator(self.noise(batch_size))
             d_loss = self.loss_fn.discriminator(
