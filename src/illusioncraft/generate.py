@@ -6,7 +6,6 @@ comes from the checkpoint's recorded class path and must be one of IllusionCraft
 
 from __future__ import annotations
 
-import importlib
 import pickle
 import zipfile
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any, Optional
 import torch
 from PIL import Image
 
+from illusioncraft import registry
 from illusioncraft.errors import ConfigError
 
 
@@ -35,13 +35,9 @@ def load_generator(path: Path) -> Any:
     class_path = hparams.get("_class_path")
     if not class_path or "state_dict" not in checkpoint:
         raise ConfigError(f"generate: '{path}' is not an IllusionCraft model checkpoint (no class path or weights)")
-    module_name, _, class_name = class_path.rpartition(".")
-    try:
-        cls = getattr(importlib.import_module(module_name), class_name)
-    except (ImportError, AttributeError):
-        raise ConfigError(f"generate: checkpoint '{path}' needs {class_path}, which is not installed") from None
+    cls = registry.resolve_class_path("model", class_path)
     if not (isinstance(cls, type) and issubclass(cls, AdversarialModule)):
-        raise ConfigError(f"generate: checkpoint '{path}' holds a {class_name}, not a generator (GAN) model")
+        raise ConfigError(f"generate: checkpoint '{path}' holds a {class_path.rpartition('.')[2]}, not a generator (GAN) model")
     init = {key: value for key, value in hparams.items() if not key.startswith("_")}
     model = cls(**init)
     model.load_state_dict(checkpoint["state_dict"])

@@ -245,6 +245,17 @@ def find_by_object(obj: Any) -> Entry | None:
     return None
 
 
+def resolve_class_path(kind: str, class_path: str) -> Any:
+    """The object a config's ``class_path`` names: a registry name of ``kind`` or a full import path."""
+    if "." not in class_path:
+        return get(kind, class_path)
+    module_name, _, name = class_path.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module_name), name)
+    except (ImportError, AttributeError):
+        raise RegistryError(f"{kind} class path '{class_path}' cannot be imported; is its package installed?") from None
+
+
 def check_arguments(kind: str, name: str, arguments: dict[str, Any], skip: tuple[str, ...] = ()) -> None:
     """Raise one line if ``arguments`` are not accepted by the entry (names only; values are the entry's job)."""
     obj = get(kind, name)

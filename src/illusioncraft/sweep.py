@@ -17,7 +17,6 @@ against examples seen) and logs both to an offline W&B run in ``<out>/wandb/``.
 from __future__ import annotations
 
 import csv
-import importlib
 import json
 import time
 from collections import defaultdict
@@ -94,8 +93,9 @@ def read_run(run_dir: Path) -> tuple[list[float], int, float]:
 
 def _training_examples(class_path: str, init_args: dict[str, Any]) -> int:
     """Size of the training split of the datamodule a run used (rebuilt from its saved config)."""
-    module, _, name = class_path.rpartition(".")
-    data = getattr(importlib.import_module(module), name)(**init_args)
+    from illusioncraft import registry
+
+    data = registry.resolve_class_path("datamodule", class_path)(**init_args)
     data.setup("fit")
     return len(data.train_dataset)
 

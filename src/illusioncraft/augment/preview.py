@@ -7,7 +7,6 @@ Mixup/CutMix partners come from the same rows).
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +29,7 @@ def datamodule_from_config(path: Path) -> Any:
     if not isinstance(data, dict) or "class_path" not in data:
         raise ConfigError(f"augment: '{path}' has no 'data:' section with a class_path")
     class_path = str(data["class_path"])
-    if "." in class_path:
-        module, _, name = class_path.rpartition(".")
-        cls = getattr(importlib.import_module(module), name)
-    else:
-        cls = registry.get("datamodule", class_path)
+    cls = registry.resolve_class_path("datamodule", class_path)
     try:
         return cls(**(data.get("init_args") or {}))
     except TypeError as error:
