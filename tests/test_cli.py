@@ -42,9 +42,12 @@ def test_a_run_directory_holds_config_checkpoints_metrics_and_the_confusion_matr
 def test_runs_without_a_directory_get_the_next_version_under_root_and_name(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     config = str(EXPERIMENTS / "logreg_digits.yaml")
+    parent = tmp_path / "runs" / "logreg_digits"
     for _ in range(2):
         main(["fit", "--config", config, *TINY, "--run.loggers", "[]", "--trainer.enable_progress_bar", "false"])
-    assert sorted(p.name for p in (tmp_path / "runs" / "logreg_digits").iterdir()) == ["version_0", "version_1"]
+        newest = max(p.name for p in parent.glob("version_*"))
+        assert (parent / "latest").resolve() == (parent / newest).resolve()  # `latest` follows the newest run
+    assert sorted(p.name for p in parent.iterdir()) == ["latest", "version_0", "version_1"]
 
 
 def test_test_subcommand_evaluates_a_checkpoint(tmp_path):

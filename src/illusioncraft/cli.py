@@ -8,6 +8,7 @@ or ``--model cnn`` on the command line); full import paths work too.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import warnings
@@ -47,21 +48,21 @@ def _install_registry_class_names() -> None:
 def _build_cli_class() -> type:
     from lightning.pytorch import LightningModule
     from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar, RichProgressBar
-    from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
+    from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+    from lightning.pytorch.plugins.io import CheckpointIO
     from lightning.pytorch.utilities.model_helpers import is_overridden
     from lightning.pytorch.utilities.rank_zero import rank_zero_info
 
-    from illusioncraft.run_dir import RunOptions, resolve_run_dir
-
-    class SaveAndLogConfig(SaveConfigCallback):
-        """Writes the resolved config to the run directory and sends it to every logger (W&B shows it)."""
-
-        def save_config(self, trainer: Any, pl_module: Any, stage: str) -> None:
-            import yaml
-
-            config = yaml.safe_load(self.parser.dump(self.config, skip_none=False))
-            for logger in trainer.loggers:
-                logger.log_hyperparams({"config": config})
+    from illusioncraft.callbacks.run_config import SaveAndLogConfig
+    from illusioncraft.checkpoints import (
+        AtomicCheckpointIO,
+        checkpoint_errors_as_config_errors,
+        logged_steps,
+        prepare_checkpoint_path,
+        trusted_only,
+    )
+    from illusioncraft.distributed import configure_trainer_for_model
+    from illusioncraft.run_dir import RunOptions, resolve_run_dir, run_name
 
     class IllusionCraftCLI(LightningCLI):
         """LightningCLI that builds the run directory, loggers and default callbacks from ``--run.*``."""
@@ -81,15 +82,17 @@ def _build_cli_class() -> type:
         def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
             parser.add_class_arguments(RunOptions, "run")
 
+        def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
+            """Parse, then resolve ``--ckpt_path last`` and check the checkpoint before Lightning reads it."""
+            super().parse_arguments(parser, args)
+            subcommand = self.config.get("subcommand")
+            self.checkpoint: Optional[dict[str, Any]] = None
+            if subcommand:
+                config = self.config[subcommand]
+                self.checkpoint = prepare_checkpoint_path(config, config.get("config") or [], subcommand)
+
         def _run_name(self) -> str:
-            options = self._get(self.config_init, "run")
-            if options.name:
-                return options.name
-            config_files = self._get(self.config, "config") or []
-            if config_files:
-                return Path(str(config_files[-1])).stem
-            found = registry.find_by_object(type(self.model))
-            return found.name if found else type(self.model).__name__.lower()
+            return run_name(self._get(self.config_init, "run"), self._get(self.config, "config") or [], type(self.model))
 
         def instantiate_trainer(self, **kwargs: Any) -> Any:
             options: RunOptions = self._get(self.config_init, "run")
@@ -101,6 +104,14 @@ def _build_cli_class() -> type:
                     registry.get("logger", name)  # unknown names fail before anything is created
                 loggers = [registry.build("logger", name, self.run_dir, self.run_dir.parent.name) for name in options.loggers]
                 kwargs["logger"] = loggers or False
+                keep = None  # a fresh run: start metrics.csv afresh
+                if self._checkpoint_in_run_dir():  # resuming keeps the rows before the checkpoint; evaluating keeps all
+                    keep = logged_steps(self.checkpoint) if self.subcommand == "fit" else sys.maxsize
+                for logger in loggers:  # here, before any worker process starts
+                    if hasattr(logger, "open_metrics"):
+                        logger.open_metrics(keep_rows_before=keep)
+            if self.subcommand != "fit" and self._checkpoint_in_run_dir():  # keep the training run's config.yaml
+                self.save_config_kwargs = {**self.save_config_kwargs, "config_filename": f"config_{self.subcommand}.yaml"}
             configured = list(trainer_config.get("callbacks") or [])
             defaults = list(self.model.default_callbacks()) if hasattr(self.model, "default_callbacks") else []
             if trainer_config.get("enable_checkpointing", True) is not False and not any(
@@ -122,8 +133,35 @@ def _build_cli_class() -> type:
                 isinstance(c, ProgressBar) for c in configured
             ):
                 defaults.append(RichProgressBar())
+            for name in ("stop_on_nonfinite", "save_on_signal", "random_state"):  # see illusioncraft.callbacks.fault
+                kind = registry.get("callback", name)
+                if not any(isinstance(c, kind) for c in configured):
+                    defaults.append(kind())
             self.trainer_defaults["callbacks"] = defaults
-            return super().instantiate_trainer(**kwargs)
+            plugins = trainer_config.get("plugins") or []
+            plugins = list(plugins) if isinstance(plugins, (list, tuple)) else [plugins]
+            if not any(isinstance(p, CheckpointIO) for p in plugins):
+                kwargs["plugins"] = [*plugins, AtomicCheckpointIO()]
+            trainer = super().instantiate_trainer(**kwargs)
+            configure_trainer_for_model(trainer, self.model)
+            return trainer
+
+        def _checkpoint_in_run_dir(self) -> bool:
+            """Whether ``--ckpt_path`` lies in this run's own directory (``--ckpt_path last`` of a run, resumed in place)."""
+            path = self._get(self.config_init, "ckpt_path")
+            return self.checkpoint is not None and Path(path).resolve().is_relative_to(self.run_dir.resolve())
+
+        def fit(self, model: Any, **kwargs: Any) -> None:
+            with checkpoint_errors_as_config_errors(kwargs.get("ckpt_path")):
+                self.trainer.fit(model, **trusted_only(kwargs))
+
+        def validate(self, model: Any, **kwargs: Any) -> None:
+            with checkpoint_errors_as_config_errors(kwargs.get("ckpt_path")):
+                self.trainer.validate(model, **trusted_only(kwargs))
+
+        def test(self, model: Any, **kwargs: Any) -> None:
+            with checkpoint_errors_as_config_errors(kwargs.get("ckpt_path")):
+                self.trainer.test(model, **trusted_only(kwargs))
 
         def after_fit(self) -> None:
             options: RunOptions = self._get(self.config_init, "run")
@@ -138,7 +176,11 @@ def _build_cli_class() -> type:
         def predict(self, model: Any, datamodule: Any = None, ckpt_path: Optional[str] = None, **kwargs: Any) -> None:
             """Predict, then write ``predictions.csv`` (index, label, one probability column per class)."""
             kwargs.pop("return_predictions", None)
-            batches = self.trainer.predict(model, datamodule=datamodule, ckpt_path=ckpt_path, return_predictions=True)
+            with checkpoint_errors_as_config_errors(ckpt_path):
+                batches = self.trainer.predict(
+                    model, datamodule=datamodule, ckpt_path=ckpt_path, return_predictions=True,
+                    weights_only=trusted_only(kwargs).get("weights_only"),
+                )
             if self.trainer.is_global_zero and batches and isinstance(batches[0], dict) and "labels" in batches[0]:
                 write_predictions(self.run_dir / "predictions.csv", batches)
 
@@ -201,6 +243,41 @@ def _user_error_in(error: BaseException) -> IllusionCraftError | None:
             return current
         seen.add(id(current))
         current = current.__cause__ or current.__context__
+    return None
+
+
+def _say(line: str) -> None:
+    """Print a one-line outcome on stderr, from the first process only (the others of a DDP launch stay quiet)."""
+    if os.environ.get("LOCAL_RANK", "0") == "0" and os.environ.get("NODE_RANK", "0") == "0":
+        print(line, file=sys.stderr)
+
+
+def _stop_report(stop: SystemExit) -> Any:
+    """The graceful-stop report behind Lightning's SIGTERMException, if that is what ``stop`` is."""
+    fault = sys.modules.get("illusioncraft.callbacks.fault")
+    if fault is None or type(stop).__name__ != "SIGTERMException":
+        return None
+    return fault.take_stop_report() or fault.StopReport("SIGTERM", -1, None)
+
+
+def _worker_user_error(error: BaseException) -> Optional[str]:
+    """One line for a user error raised inside a ``ddp_spawn`` worker, which reaches us as a traceback in text."""
+    if type(error).__name__ != "ProcessRaisedException":
+        return None
+    from illusioncraft.checkpoints import state_dict_mismatch
+
+    text = str(error)
+    mismatch = state_dict_mismatch(text[text.find("Error(s) in loading state_dict"):]) if "state_dict" in text else None
+    if mismatch:
+        return f"--ckpt_path does not fit the model: {mismatch}"
+    for line in reversed(text.strip().splitlines()):
+        found = re.match(r"^(illusioncraft(?:\.\w+)+): (.+)$", line.strip())
+        if found:
+            module_name, _, class_name = found.group(1).rpartition(".")
+            module = sys.modules.get(module_name)
+            kind = getattr(module, class_name, None)
+            if isinstance(kind, type) and issubclass(kind, IllusionCraftError):
+                return found.group(2)
     return None
 
 
@@ -286,7 +363,7 @@ def augment_command(argv: list[str]) -> None:
 
 def generate_command(argv: list[str]) -> None:
     """``illusioncraft generate --ckpt X.ckpt --n 64 --out samples.png``: samples of a trained generator."""
-    from illusioncraft.generate import generate_picture, load_generator
+    from illusioncraft.generate import generate_from_text, generate_picture, load_generator
 
     parser = argparse.ArgumentParser(prog="illusioncraft generate", description="Draw samples from a GAN checkpoint.")
     parser.add_argument("--ckpt", required=True, type=Path, help="checkpoint of a GAN model")
@@ -294,10 +371,18 @@ def generate_command(argv: list[str]) -> None:
     parser.add_argument("--n", type=int, default=64, help="number of samples")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--label", type=int, default=None, help="class to draw (class-conditional models)")
+    parser.add_argument("--text", action="append", default=None,
+                        help="caption to draw (text-to-image models); repeat for several, one row of --n images each")
     options = parser.parse_args(argv)
     if options.n < 1:
         raise ConfigError(f"generate: --n must be >= 1, got {options.n}")
-    picture = generate_picture(load_generator(options.ckpt), options.n, options.seed, options.label)
+    model = load_generator(options.ckpt)
+    if options.text:
+        if options.label is not None:
+            raise ConfigError("generate: give --text or --label, not both")
+        picture = generate_from_text(model, options.text, options.n, options.seed)
+    else:
+        picture = generate_picture(model, options.n, options.seed, options.label)
     options.out.parent.mkdir(parents=True, exist_ok=True)
     picture.save(options.out)
     print(f"wrote {options.out}")
@@ -325,13 +410,20 @@ def main(argv: Optional[list[str]] = None) -> None:
     except ArgumentError as error:
         user_error = _user_error_in(error)
         message = str(user_error) if user_error else _explain_parse_error(error)
-        print(f"illusioncraft: error: {message}", file=sys.stderr)
+        _say(f"illusioncraft: error: {message}")
         raise SystemExit(2) from None
+    except SystemExit as stop:
+        report = _stop_report(stop)
+        if report is None:
+            raise
+        _say(f"illusioncraft: {report.line()}")
+        raise SystemExit(report.exit_code) from None
     except Exception as error:
         user_error = _user_error_in(error)
-        if user_error is None:
+        message = str(user_error) if user_error else _worker_user_error(error)
+        if message is None:
             raise
-        print(f"illusioncraft: error: {user_error}", file=sys.stderr)
+        _say(f"illusioncraft: error: {message}")
         raise SystemExit(2) from None
 
 

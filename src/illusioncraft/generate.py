@@ -6,8 +6,8 @@ comes from the checkpoint's recorded class path and must be one of IllusionCraft
 
 from __future__ import annotations
 
-import pickle
-import zipfile
+import inspect
+import sys
 from pathlib import Path
 from typing import Any, Optional
 
@@ -15,6 +15,7 @@ import torch
 from PIL import Image
 
 from illusioncraft import registry
+from illusioncraft.checkpoints import read_checkpoint
 from illusioncraft.errors import ConfigError
 
 
@@ -22,23 +23,16 @@ def load_generator(path: Path) -> Any:
     """The generator model saved in ``path``, in eval mode on the CPU; one-line errors for bad files."""
     from illusioncraft.models.adversarial import AdversarialModule
 
-    if not path.is_file():
-        raise ConfigError(f"generate: checkpoint '{path}' does not exist")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as error:
-        raise ConfigError(
-            f"generate: cannot read checkpoint '{path}': corrupt, not a PyTorch checkpoint, or holding objects other "
-            f"than tensors and plain values ({type(error).__name__})"
-        ) from None
-    hparams = checkpoint.get("hyper_parameters", {}) if isinstance(checkpoint, dict) else {}
+    checkpoint = read_checkpoint(path, what="generate")  # weights_only=True; one line for missing or corrupt files
+    hparams = checkpoint.get("hyper_parameters") or {}
     class_path = hparams.get("_class_path")
-    if not class_path or "state_dict" not in checkpoint:
+    if not class_path:
         raise ConfigError(f"generate: '{path}' is not an IllusionCraft model checkpoint (no class path or weights)")
     cls = registry.resolve_class_path("model", class_path)
     if not (isinstance(cls, type) and issubclass(cls, AdversarialModule)):
         raise ConfigError(f"generate: checkpoint '{path}' holds a {class_path.rpartition('.')[2]}, not a generator (GAN) model")
-    init = {key: value for key, value in hparams.items() if not key.startswith("_")}
+    accepted = inspect.signature(cls.__init__).parameters  # hparams may also hold values recorded during setup
+    init = {key: value for key, value in hparams.items() if key in accepted and key != "self"}
     model = cls(**init)
     model.load_state_dict(checkpoint["state_dict"])
     return model.eval()
@@ -61,3 +55,22 @@ def generate_picture(model: Any, n: int, seed: int = 0, label: Optional[int] = N
     if model.is_image_model:
         return image_grid(samples, value_range=(0.0, 1.0))
     return scatter_image(samples, None, f"{type(model).__name__}: {n} samples")
+
+
+def generate_from_text(model: Any, captions: list[str], n: int, seed: int = 0) -> Image.Image:
+    """One row of ``n`` images per caption, the caption written beside it; every row uses the same ``n`` noise
+    vectors, so rows differ only by what the captions say. Words the model's vocabulary lacks are reported."""
+    from illusioncraft.imaging import captioned_rows
+
+    if not hasattr(model, "encode_captions"):
+        raise ConfigError(f"generate: --text needs a text-to-image checkpoint (stackgan_stage1/2), got {type(model).__name__}")
+    captions = [caption.strip() for caption in captions]
+    if not all(captions):
+        raise ConfigError("generate: --text got an empty caption")
+    tokens, unknown = model.encode_captions(captions)
+    if unknown:
+        print(f"illusioncraft: warning: words unknown to the model, read as <unk>: {', '.join(unknown)}", file=sys.stderr)
+    torch.manual_seed(seed)
+    noise = model.noise(n).repeat(len(captions), 1)  # (len(captions) * n, latent)
+    images = model.sample(noise=noise, labels=tokens.repeat_interleave(n, dim=0))
+    return captioned_rows(list(images.cpu().split(n)), captions)

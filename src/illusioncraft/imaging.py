@@ -51,3 +51,34 @@ def image_grid(
         grid[:, top : top + h, left : left + w] = images[index]
     array = (grid.permute(1, 2, 0) * 255).round().to(torch.uint8).numpy()
     return Image.fromarray(array)
+
+
+def captioned_rows(rows: Sequence[torch.Tensor], captions: Sequence[str], scale: int = 2, text_width: int = 300) -> Image.Image:
+    """One row of images per caption, the caption written to its left: how text-to-image samples are shown.
+
+    ``rows`` holds one (N, C, H, W) batch in [0, 1] per caption; images are enlarged ``scale`` times (nearest).
+    """
+    from PIL import ImageDraw, ImageFont
+
+    strips = [image_grid(row, nrow=row.shape[0], value_range=(0.0, 1.0)) for row in rows]
+    strips = [strip.resize((strip.width * scale, strip.height * scale), Image.NEAREST) for strip in strips]
+    width = text_width + max(strip.width for strip in strips)
+    picture = Image.new("RGB", (width, sum(strip.height for strip in strips)), "white")
+    draw = ImageDraw.Draw(picture)
+    font = ImageFont.load_default(size=13)
+    top = 0
+    for strip, caption in zip(strips, captions, strict=True):
+        picture.paste(strip, (text_width, top))
+        lines, line = [], ""
+        for word in caption.split():  # wrap the caption to the text column
+            if line and draw.textlength(f"{line} {word}", font=font) > text_width - 10:
+                lines.append(line)
+                line = word
+            else:
+                line = f"{line} {word}".strip()
+        lines.append(line)
+        text_top = top + max(0, (strip.height - 16 * len(lines)) // 2)
+        for number, text in enumerate(lines):
+            draw.text((5, text_top + 16 * number), text, fill="black", font=font)
+        top += strip.height
+    return picture

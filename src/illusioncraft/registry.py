@@ -56,6 +56,7 @@ _BUILT_IN_MODULES = (
     "illusioncraft.data.mixtures",
     "illusioncraft.callbacks.confusion",
     "illusioncraft.callbacks.samples",
+    "illusioncraft.callbacks.fault",
     "illusioncraft.metrics.features",
     "illusioncraft.callbacks.fid",
     "illusioncraft.loggers",

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
+
+from illusioncraft.errors import ConfigError
 
 # Set by the launching process so that the extra processes of a multi-process strategy, which run the
 # command again, write into the same directory instead of claiming the next version.
@@ -29,10 +32,48 @@ class RunOptions:
     """After `fit`, evaluate the best checkpoint on the test split when the model and data have one."""
 
 
+def _versions(parent: Path) -> list[int]:
+    return [int(m.group(1)) for p in parent.glob("version_*") if (m := re.fullmatch(r"version_(\d+)", p.name))]
+
+
 def next_version(parent: Path) -> Path:
     """``parent/version_<n>`` with n one more than the highest existing version."""
-    versions = [int(m.group(1)) for p in parent.glob("version_*") if (m := re.fullmatch(r"version_(\d+)", p.name))]
-    return parent / f"version_{max(versions, default=-1) + 1}"
+    return parent / f"version_{max(_versions(parent), default=-1) + 1}"
+
+
+def run_name(options: Any, config_files: Sequence[Any], model_class: Optional[type]) -> str:
+    """A run's name: ``--run.name``, else the last config file's stem, else the model's registry name."""
+    if options.name:
+        return options.name
+    if config_files:
+        return Path(str(config_files[-1])).stem
+    if model_class is None:
+        return "run"
+    from illusioncraft import registry
+
+    found = registry.find_by_object(model_class)
+    return found.name if found else model_class.__name__.lower()
+
+
+LAST = "last.ckpt"
+
+
+def find_last_checkpoint(options: Any, name: str) -> Path:
+    """``checkpoints/last.ckpt`` of ``--run.dir``, else of the newest ``<root>/<name>/version_<n>`` that has one."""
+    if options.dir:
+        path = Path(options.dir) / "checkpoints" / LAST
+        if not path.is_file():
+            raise ConfigError(f"--ckpt_path last: there is no {path} (the run in --run.dir {options.dir} saved no checkpoint)")
+        return path
+    parent = Path(options.root) / name
+    for version in sorted(_versions(parent), reverse=True):
+        path = parent / f"version_{version}" / "checkpoints" / LAST
+        if path.is_file():
+            return path
+    raise ConfigError(
+        f"--ckpt_path last: no run under {parent} has checkpoints/{LAST}; give the checkpoint's path, "
+        "or --run.dir of the run to resume"
+    )
 
 
 def resolve_run_dir(options: RunOptions, name: str) -> Path:
@@ -42,5 +83,20 @@ def resolve_run_dir(options: RunOptions, name: str) -> Path:
         return Path(inherited)
     run_dir = Path(options.dir) if options.dir else next_version(Path(options.root) / name)
     run_dir.mkdir(parents=True, exist_ok=True)
+    if not options.dir:
+        point_latest(run_dir)
     os.environ[RUN_DIR_ENV] = str(run_dir)
     return run_dir
+
+
+def point_latest(run_dir: Path) -> None:
+    """``<root>/<name>/latest`` -> the newest ``version_<n>``, so a later step (e.g. StackGAN Stage-II reading its
+    Stage-I checkpoint) can name ``runs/<name>/latest/checkpoints/last.ckpt`` in a YAML."""
+    link = run_dir.parent / "latest"
+    temporary = run_dir.parent / f".latest-{os.getpid()}"
+    try:
+        temporary.unlink(missing_ok=True)
+        temporary.symlink_to(run_dir.name, target_is_directory=True)
+        os.replace(temporary, link)  # atomic: readers see the old or the new target, never no link
+    except OSError:  # file systems without symlinks: the versioned directory is still there
+        temporary.unlink(missing_ok=True)

@@ -45,6 +45,35 @@ class FIDScore(Callback):
     def _features(self, images: torch.Tensor) -> torch.Tensor:
         return torch.cat([self.extractor(chunk) for chunk in images.split(self.batch_size)])
 
+    def _fake_features(self, trainer: Trainer, pl_module: LightningModule) -> torch.Tensor:
+        """Features of ``n_fake`` samples, in chunks of ``batch_size`` each drawn from its own seed.
+
+        Under DDP rank r draws chunks r, r + W, ... and the features are gathered, so every rank holds the same
+        ``n_fake`` features as a single process would, in the same order (KID's subsets depend on the order).
+        """
+        sizes = [min(self.batch_size, self.n_fake - start) for start in range(0, self.n_fake, self.batch_size)]
+        world, rank = trainer.world_size, trainer.global_rank
+        cuda = [pl_module.device] if pl_module.device.type == "cuda" else []
+        local = []
+        with torch.random.fork_rng(devices=cuda):  # scoring must not shift the training run's random stream
+            for chunk in range(rank, len(sizes), world):
+                torch.manual_seed(trainer.current_epoch * 100_003 + chunk)
+                local.append(self._features(pl_module.sample(sizes[chunk]).cpu()))
+        if world == 1:
+            return torch.cat(local)
+        counts = [sum(sizes[rank::world]) for rank in range(world)]
+        padded = torch.zeros(max(counts), self.extractor.num_features)
+        if local:
+            mine = torch.cat(local)
+            padded[: mine.shape[0]] = mine
+        gathered = trainer.strategy.all_gather(padded.to(pl_module.device)).cpu()  # (W, max count, d)
+        chunks: dict[int, torch.Tensor] = {}
+        for source in range(world):
+            indices = list(range(source, len(sizes), world))
+            pieces = gathered[source, : counts[source]].split([sizes[i] for i in indices]) if indices else ()
+            chunks.update(zip(indices, pieces, strict=True))
+        return torch.cat([chunks[i] for i in range(len(sizes))])
+
     def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if trainer.sanity_checking or not getattr(pl_module, "is_image_model", False):
             return
@@ -52,19 +81,17 @@ class FIDScore(Callback):
             with torch.random.fork_rng(devices=[]):  # building an extractor may train one
                 self.extractor = registry.build("feature_extractor", self.extractor_name, **self.extractor_args)
             self.real_features = self._features(self._real_images(trainer))
-        metric = FrechetDistance(self.extractor.num_features)
+        fake_features = self._fake_features(trainer, pl_module)
+        # every rank already holds all the features: summing them over the ranks would count them twice
+        metric = FrechetDistance(self.extractor.num_features, sync_on_compute=False)
         metric.update(self.real_features, real=True)
-        with torch.random.fork_rng(devices=[]):  # scoring must not shift the training run's random stream
-            torch.manual_seed(trainer.current_epoch)
-            samples = torch.cat([pl_module.sample(min(self.batch_size, self.n_fake - i)).cpu()
-                                 for i in range(0, self.n_fake, self.batch_size)])
-        fake_features = self._features(samples)
         metric.update(fake_features, real=False)
         score = float(metric.compute())
         kid, kid_std = kernel_distance(self.real_features, fake_features, seed=trainer.current_epoch)
-        pl_module.log_dict({"val/fid": score, "val/kid": kid, "val/kid_std": kid_std})
+        # the same numbers on every rank: sync_dist averages equal values (and silences Lightning's DDP warning)
+        pl_module.log_dict({"val/fid": score, "val/kid": kid, "val/kid_std": kid_std}, sync_dist=True)
         if trainer.is_global_zero:
-            shape = tuple(samples.shape[1:])
+            shape = tuple(pl_module.data_shape)  # the generated images' (C, H, W)
             self._record(trainer, "val/fid", score, shape)
             self._record(trainer, "val/kid", kid, shape)
 
@@ -109,6 +136,7 @@ class ConditionalClassAccuracy(Callback):
             samples = pl_module.sample(len(labels), labels=labels).cpu()
         predicted = self.classifier(samples).argmax(dim=1)
         correct = (predicted == labels.cpu()).float()
-        pl_module.log("val/class_accuracy", correct.mean())
+        # every rank draws the same samples, so the ranks agree; sync_dist averages equal values
+        pl_module.log("val/class_accuracy", correct.mean(), sync_dist=True)
         per_class = correct.view(k, self.n_per_class).mean(dim=1)
-        pl_module.log_dict({f"val/class_accuracy_{c}": per_class[c] for c in range(k)})
+        pl_module.log_dict({f"val/class_accuracy_{c}": per_class[c] for c in range(k)}, sync_dist=True)

@@ -66,6 +66,12 @@ class GeneratorSamples(Callback):
             if isinstance(logger, WandbLogger):
                 logger.log_image(key="samples", images=[picture], caption=[name])
 
+    def state_dict(self) -> dict[str, Any]:
+        return {"batches": self.batches}  # a resumed run keeps its picture schedule and file names
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.batches = int(state_dict.get("batches", 0))
+
     def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, *args: Any) -> None:
         self.batches += 1
         if self.batches % self.every_n_steps == 0:

@@ -10,12 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal, Optional, Union
 
-import torch
 from lightning.pytorch import LightningDataModule
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from illusioncraft.augment import pipeline as augmentation
+from illusioncraft.data.sampling import EpochShuffleSampler
 from illusioncraft.errors import ConfigError
 
 BatchSize = Union[int, Literal["full"]]
@@ -108,13 +108,13 @@ class ImageClassificationDataModule(LightningDataModule):
         if dataset is None:
             raise RuntimeError("datamodule used before setup()")
         size = len(dataset) if self.batch_size == "full" else self.batch_size
-        generator = torch.Generator().manual_seed(self.seed) if shuffle else None
+        # seeded by (seed, epoch), not by one long-lived generator: a resumed run replays the same order
+        sampler = EpochShuffleSampler(dataset, self.seed) if shuffle else None
         return DataLoader(
             dataset,
             batch_size=size,
-            shuffle=shuffle,
+            sampler=sampler,
             num_workers=self.num_workers,
-            generator=generator,
             persistent_workers=self.num_workers > 0,
         )
 

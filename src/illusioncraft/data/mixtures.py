@@ -8,8 +8,9 @@ from typing import Optional
 import torch
 from lightning.pytorch import LightningDataModule
 from torch import Tensor
-from torch.utils.data import BatchSampler, DataLoader, RandomSampler, TensorDataset
+from torch.utils.data import DataLoader, TensorDataset
 
+from illusioncraft.data.sampling import EpochBatchSampler, EpochShuffleSampler
 from illusioncraft.errors import ConfigError
 from illusioncraft.registry import register
 
@@ -52,8 +53,8 @@ class MixtureDataModule(LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         # Whole batches are indexed at once (batch_size=None + a batch sampler): no per-point Python calls.
-        generator = torch.Generator().manual_seed(self.seed)
-        batches = BatchSampler(RandomSampler(self.train_dataset, generator=generator), self.batch_size, drop_last=True)
+        # seeded by (seed, epoch), not by one long-lived generator: a resumed run replays the same order
+        batches = EpochBatchSampler(EpochShuffleSampler(self.train_dataset, self.seed), self.batch_size, drop_last=True)
         return DataLoader(self.train_dataset, sampler=batches, batch_size=None, num_workers=self.num_workers)
 
     def val_dataloader(self) -> DataLoader:

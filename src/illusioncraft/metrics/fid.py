@@ -8,6 +8,8 @@ tr((S_r S_f)^(1/2)) = sum sqrt(eigvalsh(R S_f R)). Sums are kept in float64 and 
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor
 from torchmetrics import Metric
@@ -31,8 +33,8 @@ class FrechetDistance(Metric):
     full_state_update = False
     higher_is_better = False
 
-    def __init__(self, num_features: int) -> None:
-        super().__init__()
+    def __init__(self, num_features: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)  # torchmetrics options, e.g. sync_on_compute=False
         for prefix in ("real", "fake"):
             self.add_state(f"{prefix}_sum", torch.zeros(num_features, dtype=torch.float64), dist_reduce_fx="sum")
             self.add_state(f"{prefix}_outer", torch.zeros(num_features, num_features, dtype=torch.float64), dist_reduce_fx="sum")

@@ -263,6 +263,20 @@ class AdversarialModule(LightningModule):
         """Sample pictures from the fixed noise, saved in the run directory and sent to W&B."""
         return [registry.build("callback", "gan_samples")]
 
+    # -- checkpoints and DDP ----------------------------------------------------------------------------------
+    # Each step trains one network and leaves the other's parameters without gradients: under DDP the CLI turns
+    # on find_unused_parameters for models that set this.
+    find_unused_parameters = True
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """The step counters go into checkpoints, so a resumed run keeps its n_critic schedule."""
+        checkpoint["gan_steps"] = {"discriminator": self.discriminator_steps, "generator": self.generator_steps}
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        steps = checkpoint.get("gan_steps")
+        if steps:
+            self.discriminator_steps, self.generator_steps = int(steps["discriminator"]), int(steps["generator"])
+
 
 def _optimizer_default(spec: OptimizerSpec, default: dict[str, Any]) -> OptimizerSpec:
     return default if spec is None else spec

@@ -108,8 +108,9 @@ class Classifier(LightningModule):
 
     def _log_epoch_metric(self, name: str, metric: MulticlassAccuracy, prog_bar: bool = False) -> None:
         # Accuracy is accumulated with update() and logged once per epoch: handing the Metric object to
-        # self.log every step costs several milliseconds of Lightning bookkeeping per step.
-        self.log(name, metric.compute(), prog_bar=prog_bar)  # compute() synchronises across ranks
+        # self.log every step costs several milliseconds of Lightning bookkeeping per step. compute() already
+        # combines every rank's counts, so all ranks log the same value (sync_dist averages equal numbers).
+        self.log(name, metric.compute(), prog_bar=prog_bar, sync_dist=True)
         metric.reset()
 
     def on_train_epoch_end(self) -> None:
@@ -118,7 +119,7 @@ class Classifier(LightningModule):
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         loss, preds, labels = self._step(batch)
         self.val_acc.update(preds, labels)
-        self.log("val/loss", loss, prog_bar=True)
+        self.log("val/loss", loss, prog_bar=True, sync_dist=True)  # mean over ranks of each rank's batch mean
 
     def on_validation_epoch_end(self) -> None:
         self._log_epoch_metric("val/acc", self.val_acc, prog_bar=True)
@@ -128,13 +129,13 @@ class Classifier(LightningModule):
         self.test_acc.update(preds, labels)
         self.test_class_acc.update(preds, labels)
         self.test_confusion.update(preds, labels)
-        self.log("test/loss", loss)
+        self.log("test/loss", loss, sync_dist=True)
 
     def on_test_epoch_end(self) -> None:
         self._log_epoch_metric("test/acc", self.test_acc)
         per_class = self.test_class_acc.compute()
         names = getattr(self.trainer.datamodule, "class_names", None) or [str(i) for i in range(len(per_class))]
-        self.log_dict({f"test/acc_class_{name}": value for name, value in zip(names, per_class, strict=False)})
+        self.log_dict({f"test/acc_class_{name}": value for name, value in zip(names, per_class, strict=False)}, sync_dist=True)
         self.test_class_acc.reset()
 
     def predict_step(self, batch: Union[Tensor, tuple[Tensor, ...]], batch_idx: int) -> dict[str, Tensor]:

@@ -58,6 +58,8 @@ class ScratchMLP(Classifier):
             zs, activations = self.network.propagate(x)
             cost = self.network.cost(activations, y)
             gradients = self.network.gradients(zs, activations, y)
+            if self.trainer.world_size > 1:  # no autograd backward, so DDP cannot average them: do it here
+                gradients = [self.trainer.strategy.reduce(g, reduce_op="mean") for g in gradients]
         optimizer.zero_grad()
         for parameter, gradient in zip(self.network.parameters(), gradients, strict=True):
             parameter.grad = gradient

@@ -1,0 +1,154 @@
+"""Checkpoint files: written atomically, read safely, and checked against the model before Lightning loads them.
+
+Writes go to a temporary file in the checkpoint's own directory, flushed to disk, then ``os.replace``d over the
+target: a crash or a kill mid-write leaves the previous ``last.ckpt`` whole, never half a file. (Lightning's own
+``_atomic_save`` writes through an fsspec transaction whose temporary file lies in the system temp directory: the
+final ``shutil.move`` is a copy, not a rename, when that is another file system, and nothing is fsynced.)
+
+Reads use ``torch.load(weights_only=True)``: tensors, containers and plain values only; no code in the file runs.
+Lightning 2.6 does the same when resuming (``Trainer.fit(ckpt_path=..., weights_only=None)`` reaches
+``torch.load(weights_only=None)``, which torch >= 2.6 treats as ``True``); the CLI passes ``weights_only=True``
+explicitly unless ``--weights_only false`` is given for a trusted file that holds other objects.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+from lightning.fabric.utilities.types import _PATH
+from lightning.pytorch.plugins.io import TorchCheckpointIO
+
+from illusioncraft.errors import ConfigError
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """``TorchCheckpointIO`` whose local saves are atomic (temporary file in the same directory, then rename)."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: _PATH, storage_options: Optional[Any] = None) -> None:
+        if "://" in str(path):  # remote file systems: fsspec's own semantics
+            super().save_checkpoint(checkpoint, path, storage_options)
+            return
+        if storage_options is not None:
+            raise TypeError(f"{type(self).__name__} takes no storage_options, got {storage_options!r}")
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "wb") as file:
+                torch.save(checkpoint, file)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+
+def read_checkpoint(path: Path, what: str = "--ckpt_path", weights_only: bool = True) -> dict[str, Any]:
+    """A Lightning checkpoint's contents (``weights_only=False`` only for files the user trusts); one-line errors."""
+    if not path.is_file():
+        raise ConfigError(f"{what}: checkpoint '{path}' does not exist")
+    try:
+        # mmap: tensors stay on disk until used, so checking a large checkpoint costs little memory
+        checkpoint = torch.load(path, map_location="cpu", weights_only=weights_only, mmap=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as error:
+        raise ConfigError(
+            f"{what}: cannot read checkpoint '{path}': corrupt, not a PyTorch checkpoint, or holding objects other "
+            f"than tensors and plain values ({type(error).__name__})"
+        ) from None
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        raise ConfigError(f"{what}: '{path}' is not a Lightning checkpoint (it has no state_dict)")
+    return checkpoint
+
+
+def class_name(class_path: str) -> str:
+    return class_path.rpartition(".")[2]
+
+
+def check_checkpoint_model(checkpoint: dict[str, Any], path: Path, model_class_path: Optional[str]) -> None:
+    """Refuse a checkpoint written by another model class than the configured one (one line, both names)."""
+    saved = (checkpoint.get("hyper_parameters") or {}).get("_class_path")
+    if not saved or not model_class_path or saved == model_class_path:
+        return
+    raise ConfigError(
+        f"--ckpt_path: '{path}' holds a {class_name(saved)} checkpoint, but the model is {class_name(model_class_path)}; "
+        "give a checkpoint of this model, or the config the checkpoint was trained with"
+    )
+
+
+def state_dict_mismatch(error: BaseException | str) -> Optional[str]:
+    """The first problem named by torch's 'Error(s) in loading state_dict' message, or None for other errors."""
+    text = str(error)
+    if "Error(s) in loading state_dict" not in text:
+        return None
+    details = [line.strip() for line in text.splitlines()[1:] if line.strip()]
+    first = details[0] if details else "keys or shapes differ"
+    return first if len(first) <= 200 else first[:197] + "..."
+
+
+SPECIAL_PATHS = ("best", "hpc")  # Lightning's own ckpt_path values, resolved by the Trainer
+
+
+def prepare_checkpoint_path(config: Any, config_files: list[Any], subcommand: str) -> Optional[dict[str, Any]]:
+    """Resolve ``ckpt_path: last`` and check the file, in a subcommand's parsed config (changed in place).
+
+    ``last`` is ``checkpoints/last.ckpt`` of ``--run.dir``, else of the newest run of this name; ``fit`` then
+    continues in that run directory. Any checkpoint must be readable with ``weights_only=True`` and hold the
+    configured model's class: otherwise one line, before Lightning tries to load it. Returns the checkpoint read.
+    """
+    from illusioncraft import registry
+    from illusioncraft.run_dir import find_last_checkpoint, run_name
+
+    value = config.get("ckpt_path")
+    if not value or value in SPECIAL_PATHS or str(value).startswith("registry"):
+        return None
+    model = config.get("model")
+    class_path = model.get("class_path") if model is not None and hasattr(model, "get") else None
+    if value == "last":
+        model_class = registry.resolve_class_path("model", class_path) if class_path else None
+        path = find_last_checkpoint(config.run, run_name(config.run, config_files, model_class))
+        if subcommand == "fit" and not config.run.dir:
+            config.run.dir = str(path.parent.parent)  # resume in place: one run directory, one metrics.csv
+        config.ckpt_path = value = str(path)
+    checkpoint = read_checkpoint(Path(value), weights_only=config.get("weights_only") is not False)
+    check_checkpoint_model(checkpoint, Path(value), class_path)
+    return checkpoint
+
+
+def logged_steps(checkpoint: dict[str, Any]) -> int:
+    """The logger step a checkpoint was saved at (Lightning's ``_batches_that_stepped``; 0 when unknown)."""
+    loop = checkpoint.get("loops", {}).get("fit_loop", {}).get("epoch_loop.state_dict", {})
+    return int(loop.get("_batches_that_stepped", 0))
+
+
+def trusted_only(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Trainer method arguments with ``weights_only=True`` unless the user chose (``--weights_only false``)."""
+    if kwargs.get("weights_only") is None:
+        kwargs = {**kwargs, "weights_only": True}
+    return kwargs
+
+
+@contextmanager
+def checkpoint_errors_as_config_errors(ckpt_path: Optional[str]) -> Iterator[None]:
+    """Turn Lightning's multi-line errors for a checkpoint that does not fit the model into one ConfigError line."""
+    try:
+        yield
+    except (RuntimeError, ValueError, KeyError) as error:
+        if not ckpt_path:
+            raise
+        detail = state_dict_mismatch(error)
+        if detail is None and "parameter group" in str(error):
+            detail = "its optimizer state has other parameter groups than the model's optimizers"
+        if detail is None and "save_weights_only" in str(error):
+            detail = "it holds only weights (ModelCheckpoint save_weights_only), not the training state to resume"
+        if detail is None:
+            raise
+        raise ConfigError(f"--ckpt_path: '{ckpt_path}' does not fit the model: {detail}") from None
