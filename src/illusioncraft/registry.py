@@ -54,12 +54,19 @@ _BUILT_IN_MODULES = (
     "illusioncraft.data.digits_c",
     "illusioncraft.data.image_folder",
     "illusioncraft.data.mixtures",
+    "illusioncraft.data.captioned",
+    "illusioncraft.data.shapes",
+    "illusioncraft.data.captioned_digits",
     "illusioncraft.callbacks.confusion",
     "illusioncraft.callbacks.samples",
     "illusioncraft.callbacks.fault",
     "illusioncraft.metrics.features",
+    "illusioncraft.metrics.attributes",
     "illusioncraft.callbacks.fid",
     "illusioncraft.loggers",
+    "illusioncraft.text.steps",
+    "illusioncraft.text.vocabulary",
+    "illusioncraft.text.encoders",
 )
 
 T = TypeVar("T")

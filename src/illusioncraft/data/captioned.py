@@ -1,0 +1,520 @@
+"""Images with captions for text-to-image GANs: the shared datamodule, caption grammars, and ``captioned_folder``.
+
+Every batch is a dict (training, validation and test alike)::
+
+    image          (B, 3, S, S) float in [0, 1]
+    tokens         (B, L) long   one of the image's captions, encoded by the text encoder (pad 0, unknown 1)
+    wrong_tokens   (B, L) long   a caption of another image that really differs (see "mismatch" below)
+    attributes     (B, A) long   attribute indices (A = 0 for ``captioned_folder``)
+    embedding      (B, D) float  only with pre-computed sentence embeddings: the same caption as ``tokens``
+                                 (caption c of an image uses embedding row c modulo the file's captions per image)
+    wrong_embedding (B, D) float likewise for ``wrong_tokens``
+
+Which caption is drawn, and which image is the mismatch, come from a sampler seeded by ``seed`` and the epoch:
+a run is reproducible, and validation/test batches are the same every epoch. The mismatch ("wrong") caption
+belongs to an image of another group: another attribute vector for procedural sets, another class directory
+for ``captioned_folder`` when it has at least two, else simply another image.
+
+The text encoder is fitted on the training captions only, when ``setup`` runs, and is saved with the
+datamodule's state in checkpoints. Dataset items are dicts too, so callbacks that read ``dataset[i][0]`` (the
+class-label ``fid`` callback) do not apply here: ``raw_split(split).images`` holds the real images.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import numpy as np
+import torch
+from lightning.pytorch import LightningDataModule
+from PIL import Image, UnidentifiedImageError
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from illusioncraft.errors import ConfigError, DataError
+from illusioncraft.registry import register
+
+SPLITS = ("train", "val", "test")
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
+TextSteps = Optional[list[Union[str, dict]]]
+
+
+@dataclass
+class CaptionedSplit:
+    """One split before text encoding: images, raw captions, attribute indices and mismatch groups."""
+
+    images: Any  # Tensor (N, 3, S, S) in [0, 1], or any sequence whose items are (3, S, S) tensors (e.g. FolderImages)
+    captions: list[list[str]]  # N lists of one or more captions
+    attributes: Tensor  # (N, A) long
+    groups: Tensor  # (N,) long: an image's mismatch caption comes from an image of another group
+    embeddings: Optional[Tensor] = None  # (N, C, D) pre-computed sentence embeddings, caption c of image n at [n, c]
+
+    def __len__(self) -> int:
+        return len(self.captions)
+
+    def subset(self, indices: Tensor) -> CaptionedSplit:
+        """The images at ``indices`` (1-D long tensor) with their captions, attributes, groups and embeddings."""
+        keep = indices.tolist()
+        return CaptionedSplit(
+            images=self.images[indices] if isinstance(self.images, Tensor) else self.images.subset(keep),
+            captions=[self.captions[i] for i in keep],
+            attributes=self.attributes[indices],
+            groups=self.groups[indices],
+            embeddings=None if self.embeddings is None else self.embeddings[indices],
+        )
+
+
+# --------------------------------------------------------------------------------------------------- sampling
+
+
+class CaptionDrawSampler(Sampler):
+    """Yields ``(index, caption_draw, wrong_draw, wrong_caption_draw)``: a shuffled order and three random ints per
+    image, deterministic given ``seed`` and the epoch (fixed across epochs when ``shuffle`` is off)."""
+
+    def __init__(self, n: int, seed: int, shuffle: bool) -> None:
+        self.n, self.seed, self.shuffle, self.epoch = n, seed, shuffle, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self) -> Iterator[tuple[int, int, int, int]]:
+        epoch = self.epoch if self.shuffle else 0
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+        order = torch.randperm(self.n, generator=generator) if self.shuffle else torch.arange(self.n)
+        draws = torch.randint(2**31 - 1, (self.n, 3), generator=generator)  # (N, 3)
+        if self.shuffle:
+            self.epoch += 1  # Lightning also calls set_epoch; both agree
+        for index, (caption, wrong, wrong_caption) in zip(order.tolist(), draws.tolist(), strict=True):
+            yield index, caption, wrong, wrong_caption
+
+
+class CaptionedDataset(Dataset):
+    """Items are the batch dicts described in the module docstring; keys come from ``CaptionDrawSampler``.
+
+    An int key also works (caption and mismatch then fixed per index), so ``dataset[i]`` is always defined.
+    """
+
+    def __init__(self, split: CaptionedSplit, tokens: Tensor, seed: int) -> None:
+        if len(split) < 2:
+            raise DataError(f"a captioned split needs at least two images to draw mismatched captions, got {len(split)}")
+        self.images, self.attributes, self.embeddings = split.images, split.attributes, split.embeddings
+        self.tokens = tokens  # (M, L): every caption of every image, image by image
+        counts = [len(captions) for captions in split.captions]
+        self.starts = np.concatenate([[0], np.cumsum(counts)]).tolist()  # image n's captions: tokens[starts[n]:starts[n+1]]
+        groups = split.groups
+        self.group_of = groups.tolist()
+        self.by_group = torch.argsort(groups, stable=True).tolist()  # image indices, grouped
+        values, group_counts = torch.unique(groups, return_counts=True)
+        first = torch.cumsum(group_counts, 0) - group_counts
+        self.group_first = dict(zip(values.tolist(), first.tolist(), strict=True))
+        self.group_count = dict(zip(values.tolist(), group_counts.tolist(), strict=True))
+        if max(self.group_count.values()) == len(split):
+            raise DataError("every image of this split has the same attributes/class: no mismatched caption can be drawn")
+        generator = torch.Generator().manual_seed(seed)
+        self.fixed_draws = torch.randint(2**31 - 1, (len(split), 3), generator=generator).tolist()  # for int keys
+
+    def __len__(self) -> int:
+        return len(self.group_of)
+
+    def mismatch(self, index: int, draw: int) -> int:
+        """An image of another group than ``index``'s, chosen uniformly by ``draw`` (no rejection loop)."""
+        group = self.group_of[index]
+        first, count = self.group_first[group], self.group_count[group]
+        position = draw % (len(self) - count)
+        if position >= first:
+            position += count  # skip the block of the image's own group
+        return self.by_group[position]
+
+    def __getitem__(self, key: Union[int, tuple[int, int, int, int]]) -> dict[str, Tensor]:
+        index, caption_draw, wrong_draw, wrong_caption_draw = (key, *self.fixed_draws[key]) if isinstance(key, int) else key
+        wrong = self.mismatch(index, wrong_draw)
+        caption = caption_draw % (self.starts[index + 1] - self.starts[index])
+        wrong_caption = wrong_caption_draw % (self.starts[wrong + 1] - self.starts[wrong])
+        item = {
+            "image": self.images[index],  # (3, S, S)
+            "tokens": self.tokens[self.starts[index] + caption],  # (L,)
+            "wrong_tokens": self.tokens[self.starts[wrong] + wrong_caption],  # (L,)
+            "attributes": self.attributes[index],  # (A,)
+        }
+        if self.embeddings is not None:
+            per_image = self.embeddings.shape[1]
+            item["embedding"] = self.embeddings[index, caption % per_image]  # (D,)
+            item["wrong_embedding"] = self.embeddings[wrong, wrong_caption % per_image]  # (D,)
+        return item
+
+
+# ------------------------------------------------------------------------------------------------- datamodule
+
+
+class CaptionedDataModule(LightningDataModule):
+    """Base of the captioned datamodules: splits, text encoder, loaders of batch dicts (see the module docstring).
+
+    Subclasses set ``image_shape``, ``attribute_names`` and ``attribute_values`` in ``__init__`` (without reading
+    pixels) and implement ``load_splits``; procedural sets also set ``grammar`` (a ``CaptionGrammar``).
+    """
+
+    grammar: Optional[CaptionGrammar] = None
+
+    def __init__(
+        self,
+        image_size: int = 32,
+        batch_size: int = 64,
+        num_workers: int = 0,
+        seed: int = 0,
+        text_steps: TextSteps = None,
+        min_freq: int = 1,
+        max_length: int = 16,
+        val_fraction: float = 0.1,
+    ) -> None:
+        super().__init__()
+        name = getattr(self, "name", None) or type(self).__name__
+        for key, value, low in (("image_size", image_size, 4), ("batch_size", batch_size, 1), ("min_freq", min_freq, 1),
+                                ("max_length", max_length, 1), ("num_workers", num_workers, 0)):
+            if not isinstance(value, int) or value < low:
+                raise ConfigError(f"data '{name}': {key} must be an integer >= {low}, got {value!r}")
+        if not 0.0 < val_fraction < 1.0:
+            raise ConfigError(f"data '{name}': val_fraction must be in (0, 1), got {val_fraction}")
+        self.image_size, self.batch_size, self.num_workers, self.seed = image_size, batch_size, num_workers, seed
+        self.text_steps, self.min_freq, self.max_length, self.val_fraction = text_steps, min_freq, max_length, val_fraction
+        self.image_shape = (3, image_size, image_size)
+        self.text_encoder: Any = None
+        self._splits: Optional[dict[str, CaptionedSplit]] = None
+        self.train_dataset: Optional[CaptionedDataset] = None
+        self.val_dataset: Optional[CaptionedDataset] = None
+        self.test_dataset: Optional[CaptionedDataset] = None
+
+    # Subclasses set these before using the datamodule.
+    image_shape: tuple[int, int, int]
+    attribute_names: list[str]
+    attribute_values: dict[str, list[str]]
+
+    @property
+    def num_attributes(self) -> int:
+        return len(self.attribute_names)
+
+    @property
+    def vocab_size(self) -> int:
+        if self.text_encoder is None:
+            raise RuntimeError("vocab_size is known after setup(): the text encoder is fitted on the training captions")
+        return len(self.text_encoder.vocabulary)
+
+    @property
+    def embedding_dim(self) -> Optional[int]:
+        """Width D of the pre-computed sentence embeddings, or None when the data has none."""
+        embeddings = self.raw_split("train").embeddings
+        return None if embeddings is None else int(embeddings.shape[-1])
+
+    def load_splits(self) -> dict[str, CaptionedSplit]:
+        """The train/val/test splits (images, captions, attributes, groups)."""
+        raise NotImplementedError
+
+    def raw_split(self, split: str) -> CaptionedSplit:
+        """One split's images, captions and attributes (loaded once; no text encoding needed)."""
+        if split not in SPLITS:
+            raise ConfigError(f"unknown split '{split}'; splits are: {', '.join(SPLITS)}")
+        if self._splits is None:
+            self._splits = self.load_splits()
+        return self._splits[split]
+
+    def captions(self, split: str = "train") -> list[list[str]]:
+        """The raw captions of every image of ``split`` (a list per image)."""
+        return self.raw_split(split).captions
+
+    def setup(self, stage: Optional[str] = None) -> None:
+        """Load the splits and fit the text encoder on the training captions (once)."""
+        if self.train_dataset is not None:
+            return
+        from illusioncraft.text import DEFAULT_TEXT_STEPS, TextEncoder
+
+        steps = list(DEFAULT_TEXT_STEPS) if self.text_steps is None else self.text_steps
+        training = [caption for captions in self.captions("train") for caption in captions]
+        encoder = TextEncoder(steps=steps, min_freq=self.min_freq, max_length=self.max_length).fit(training)
+        self._use_text_encoder(encoder)
+
+    def _use_text_encoder(self, encoder: Any) -> None:
+        self.text_encoder = encoder
+        datasets = {}
+        for split in SPLITS:
+            raw = self.raw_split(split)
+            tokens = encoder.encode([caption for captions in raw.captions for caption in captions])  # (M, L)
+            datasets[split] = CaptionedDataset(raw, tokens, seed=self.seed + SPLITS.index(split))
+        self.train_dataset, self.val_dataset, self.test_dataset = datasets["train"], datasets["val"], datasets["test"]
+
+    def encode_text(self, captions: list[str]) -> Tensor:
+        """Captions -> (N, max_length) token ids with the fitted text encoder (pad 0, unknown 1)."""
+        if self.text_encoder is None:
+            raise RuntimeError("encode_text needs setup() first: the text encoder is fitted on the training captions")
+        return self.text_encoder.encode(list(captions))
+
+    def attributes_of_caption(self, caption: str) -> Optional[Tensor]:
+        """(A,) attribute indices named by ``caption``, or None if it misses or contradicts an attribute."""
+        if self.grammar is None:
+            return None
+        parsed = self.grammar.parse(caption)
+        return None if parsed is None else torch.tensor(parsed, dtype=torch.long)
+
+    def held_out_captions(self, n: int, seed: int = 0) -> list[tuple[str, Tensor]]:
+        """``n`` (caption, (A,) attributes) paraphrases in word forms and templates never used in training captions."""
+        if self.grammar is None:
+            raise ConfigError(f"data '{type(self).__name__}' has no caption grammar, so no held-out captions")
+        rng = random.Random(seed)
+        sizes = [len(self.attribute_values[name]) for name in self.attribute_names]
+        result = []
+        for _ in range(n):
+            attributes = [rng.randrange(size) for size in sizes]
+            result.append((self.grammar.held_out_caption(attributes, rng), torch.tensor(attributes, dtype=torch.long)))
+        return result
+
+    def state_dict(self) -> dict[str, Any]:
+        """The fitted text encoder travels in checkpoints, so a generator can encode captions the same way."""
+        return {"text_encoder": None if self.text_encoder is None else self.text_encoder.state()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state.get("text_encoder") is None:
+            return
+        from illusioncraft.text import TextEncoder
+
+        if self.text_encoder is None or self.text_encoder.state() != state["text_encoder"]:
+            self._use_text_encoder(TextEncoder.from_state(state["text_encoder"]))
+
+    def _loader(self, dataset: Optional[CaptionedDataset], shuffle: bool) -> DataLoader:
+        if dataset is None:
+            raise RuntimeError("datamodule used before setup()")
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            sampler=CaptionDrawSampler(len(dataset), self.seed, shuffle),
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train_dataset, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.val_dataset, shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader(self.test_dataset, shuffle=False)
+
+
+# ---------------------------------------------------------------------------------------------------- grammar
+
+WORD = re.compile(r"[a-z0-9]+")
+
+
+@dataclass
+class CaptionGrammar:
+    """Caption templates and word forms of a procedural set.
+
+    Templates are ``str.format`` strings with one slot per attribute (``"a {size} {colour} {shape}"``). Training
+    captions use ``words``; held-out paraphrases use ``held_out_templates`` and ``held_out_words`` (forms that
+    never occur in training captions but lemmatize or stem to training tokens; an attribute missing there keeps
+    its training forms). ``parse`` reads attributes back from any caption that uses either set of forms.
+    """
+
+    attribute_values: dict[str, list[str]]
+    words: dict[str, dict[str, list[str]]]  # attribute -> value -> word forms of training captions
+    templates: list[str]
+    held_out_words: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    held_out_templates: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._lookup: dict[str, dict[str, int]] = {}  # attribute -> word form -> value index
+        for attribute, values in self.attribute_values.items():
+            forms = self._lookup[attribute] = {}
+            for index, value in enumerate(values):
+                for table in (self.words, self.held_out_words):
+                    for form in table.get(attribute, {}).get(value, []):
+                        forms[form] = index
+        clashes = {form for a in self._lookup for b in self._lookup if a < b for form in self._lookup[a].keys() & self._lookup[b]}
+        if clashes:
+            raise ValueError(f"caption grammar: words name two attributes: {sorted(clashes)}")
+
+    def _fill(self, template: str, attributes: Sequence[int], rng: random.Random, held_out: bool) -> str:
+        slots = {}
+        for attribute, index in zip(self.attribute_values, attributes, strict=True):
+            value = self.attribute_values[attribute][index]
+            table = self.held_out_words if held_out and attribute in self.held_out_words else self.words
+            slots[attribute] = rng.choice(table[attribute][value])
+        return template.format(**slots)
+
+    def captions(self, attributes: Sequence[int], rng: random.Random, count: int) -> list[str]:
+        """``count`` training captions of one image, from distinct templates (cycling if there are fewer)."""
+        order = rng.sample(self.templates, len(self.templates))
+        return [self._fill(order[i % len(order)], attributes, rng, held_out=False) for i in range(count)]
+
+    def held_out_caption(self, attributes: Sequence[int], rng: random.Random) -> str:
+        return self._fill(rng.choice(self.held_out_templates), attributes, rng, held_out=True)
+
+    def parse(self, caption: str) -> Optional[list[int]]:
+        """Attribute indices named by the caption's words, or None if one is missing or named twice differently."""
+        words = WORD.findall(caption.lower())
+        result = []
+        for attribute in self.attribute_values:
+            found = {self._lookup[attribute][word] for word in words if word in self._lookup[attribute]}
+            if len(found) != 1:
+                return None
+            result.append(found.pop())
+        return result
+
+
+def split_indices(n: int, val_fraction: float, seed: int) -> tuple[Tensor, Tensor]:
+    """A seeded permutation of range(n) cut into (train, val) indices; each gets at least two images (n >= 4), so
+    that every split can draw a mismatched caption."""
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    n_val = min(max(2, round(n * val_fraction)), n - 2)
+    return order[n_val:].sort().values, order[:n_val].sort().values
+
+
+# -------------------------------------------------------------------------------------------- captioned_folder
+
+
+def read_rgb(path: Path, size: int) -> Tensor:
+    """Decode an image to (3, size, size) in [0, 1]: centre square crop, then Lanczos resize; one-line error."""
+    try:
+        with Image.open(path) as image:
+            image = image.convert("RGB")
+            side = min(image.size)
+            left, top = (image.width - side) // 2, (image.height - side) // 2
+            image = image.crop((left, top, left + side, top + side)).resize((size, size), Image.LANCZOS)
+            array = np.asarray(image, dtype=np.float32) / 255.0  # (S, S, 3)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
+        raise DataError(f"captioned_folder: cannot read image '{path}': {error}") from None
+    return torch.from_numpy(array.transpose(2, 0, 1).copy())  # (3, S, S)
+
+
+def check_readable(path: Path) -> None:
+    """Open the file's header so a broken image is reported before training starts."""
+    try:
+        with Image.open(path) as image:
+            image.verify()
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
+        raise DataError(f"captioned_folder: cannot read image '{path}': {error}") from None
+
+
+def read_captions(path: Path, image: Path) -> list[str]:
+    """The non-empty lines of a caption file; one-line errors for a missing, unreadable or empty file."""
+    if not path.is_file():
+        raise DataError(f"captioned_folder: missing caption file '{path}' for image '{image}' (one caption per line)")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise DataError(f"captioned_folder: cannot read caption file '{path}': {error}") from None
+    captions = [line.strip() for line in lines if line.strip()]
+    if not captions:
+        raise DataError(f"captioned_folder: caption file '{path}' is empty; write one caption per line")
+    return captions
+
+
+class FolderImages:
+    """Image files decoded on access to (3, S, S) tensors in [0, 1]."""
+
+    def __init__(self, paths: list[Path], size: int) -> None:
+        self.paths, self.size = paths, size
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> Tensor:
+        return read_rgb(self.paths[index], self.size)
+
+    def subset(self, indices: list[int]) -> FolderImages:
+        return FolderImages([self.paths[i] for i in indices], self.size)
+
+
+@register("captioned_folder")
+class CaptionedFolderDataModule(CaptionedDataModule):
+    """Your captioned images in the CUB / Oxford-102 layout: ``root/images/<class>/<name>.jpg`` with captions in
+    ``root/text/<class>/<name>.txt`` (one per line); class folders are optional.
+
+    ``embeddings`` names a file of pre-computed sentence embeddings (read with ``load_sentence_embeddings``) of
+    shape (N images, captions per image, D) whose rows follow the images sorted by their path under
+    ``images/`` (``<class>/<name>``); StackGAN's ``filenames.pickle`` order must be sorted that way first.
+    The images are split into train and val by ``seed``; the test split is the val split.
+    """
+
+    name = "captioned_folder"
+
+    def __init__(
+        self,
+        root: str,
+        embeddings: Optional[str] = None,
+        image_size: int = 32,
+        batch_size: int = 64,
+        num_workers: int = 0,
+        seed: int = 0,
+        text_steps: TextSteps = None,
+        min_freq: int = 1,
+        max_length: int = 16,
+        val_fraction: float = 0.1,
+    ) -> None:
+        super().__init__(image_size, batch_size, num_workers, seed, text_steps, min_freq, max_length, val_fraction)
+        self.save_hyperparameters()
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise DataError(f"captioned_folder: data.root '{root}' is not a directory")
+        self.image_dir, self.text_dir = self.root / "images", self.root / "text"
+        for folder in (self.image_dir, self.text_dir):
+            if not folder.is_dir():
+                raise DataError(
+                    f"captioned_folder: '{folder}' is missing; expected images/<class>/<name>.jpg and text/<class>/<name>.txt"
+                )
+        if embeddings is not None and not Path(embeddings).is_file():
+            raise DataError(f"captioned_folder: data.embeddings file '{embeddings}' does not exist")
+        self.embeddings_path = embeddings
+        self.class_names = sorted(d.name for d in self.image_dir.iterdir() if d.is_dir() and not d.name.startswith("."))
+        self.attribute_names, self.attribute_values = [], {}
+
+    def _image_files(self) -> list[Path]:
+        files = sorted(
+            (f for f in self.image_dir.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES),
+            key=lambda f: f.relative_to(self.image_dir).as_posix(),
+        )
+        if len(files) < 4:
+            raise DataError(f"captioned_folder: '{self.image_dir}' needs at least 4 images (2 per split), found {len(files)}")
+        return files
+
+    def load_splits(self) -> dict[str, CaptionedSplit]:
+        files = self._image_files()
+        captions = []
+        for path in files:
+            check_readable(path)
+            captions.append(read_captions((self.text_dir / path.relative_to(self.image_dir)).with_suffix(".txt"), path))
+        classes = [path.relative_to(self.image_dir).parts[0] if path.parent != self.image_dir else "" for path in files]
+        if len(set(classes)) >= 2:  # mismatches come from another class directory
+            groups = torch.tensor([sorted(set(classes)).index(c) for c in classes])
+        else:  # no classes: any other image
+            groups = torch.arange(len(files))
+        embeddings = None
+        if self.embeddings_path is not None:
+            from illusioncraft.text import load_sentence_embeddings
+
+            embeddings = load_sentence_embeddings(self.embeddings_path)  # (N, C, D)
+            if embeddings.shape[0] != len(files):
+                raise DataError(
+                    f"captioned_folder: embeddings file '{self.embeddings_path}' has {embeddings.shape[0]} rows "
+                    f"but '{self.image_dir}' has {len(files)} images (rows follow the sorted image paths)"
+                )
+        everything = CaptionedSplit(
+            images=FolderImages(files, self.image_size),
+            captions=captions,
+            attributes=torch.zeros(len(files), 0, dtype=torch.long),  # (N, 0): no attributes
+            groups=groups,
+            embeddings=embeddings,
+        )
+        train, val = split_indices(len(files), self.val_fraction, self.seed)
+        splits = {"train": everything.subset(train), "val": everything.subset(val)}
+        for split in splits.values():
+            if len(set(split.groups.tolist())) < 2:  # a split with one class mismatches any other image
+                split.groups = torch.arange(len(split))
+        splits["test"] = splits["val"]
+        return splits
