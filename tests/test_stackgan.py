@@ -1,0 +1,200 @@
+"""StackGAN: conditioning augmentation, the matching-aware loss, Stage-II's frozen Stage-I, training from YAML,
+``generate --text`` and one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from conftest import EXPERIMENTS, cli_error, read_metrics, run_cli
+from PIL import Image
+
+from illusioncraft.cli import main
+from illusioncraft.models.stackgan import StackGANStage1, StackGANStage2
+from illusioncraft.models.stackgan_nets import ConditioningAugmentation, kl_to_standard_normal
+from illusioncraft.text import TextEncoder
+
+SMALL_DATA = ["--data.init_args.n_images", "120", "--data.init_args.batch_size", "16"]
+TINY_GAN = ["--trainer.max_epochs", "1", "--trainer.limit_train_batches", "3", "--trainer.limit_val_batches", "1",
+            "--trainer.log_every_n_steps", "1", "--model.init_args.width", "8",
+            "--trainer.callbacks+=text_image_metrics", "--trainer.callbacks.n_samples=24"]
+
+
+def tiny_stage1(size: int = 16) -> StackGANStage1:
+    text = TextEncoder(max_length=8).fit(["a red circle", "a blue square on black", "two green triangles"]).state()
+    return StackGANStage1(text=text, width=8, text_dim=16, condition_dim=8, latent_dim=8, data_shape=(3, size, size))
+
+
+def test_conditioning_augmentation_kl_matches_the_closed_form():
+    mu, log_var = torch.randn(5, 4, dtype=torch.float64), torch.randn(5, 4, dtype=torch.float64)
+    posterior = torch.distributions.Normal(mu, (0.5 * log_var).exp())
+    prior = torch.distributions.Normal(torch.zeros_like(mu), torch.ones_like(mu))
+    expected = torch.distributions.kl_divergence(posterior, prior).mean()  # per dimension, as StackGAN
+    assert torch.allclose(kl_to_standard_normal(mu, log_var), expected)
+
+
+def test_conditioning_augmentation_samples_around_mu_with_sigma():
+    torch.manual_seed(0)
+    augmentation = ConditioningAugmentation(text_dim=3, condition_dim=2)
+    text = torch.randn(1, 3).expand(20_000, 3)
+    condition, mu, log_var = augmentation(text)
+    assert torch.allclose(condition.mean(dim=0), mu[0], atol=0.03)
+    assert torch.allclose(condition.std(dim=0), (0.5 * log_var[0]).exp(), rtol=0.03)
+
+
+def test_matching_loss_scores_real_images_with_wrong_captions_as_fake():
+    torch.manual_seed(0)
+    model = tiny_stage1()
+    real, fake = torch.rand(4, 3, 16, 16) * 2 - 1, torch.rand(4, 3, 16, 16) * 2 - 1
+    right, wrong = torch.randint(2, 8, (4, 8)), torch.randint(2, 8, (4, 8))
+    model.discriminator.eval()  # batch statistics aside, so the three calls below see the same network
+    d = model.discriminator
+    real_right, fake_right, real_wrong = d(real, right), d(fake, right), d(real, wrong)
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
+    expected = (bce(real_right, torch.ones(4)) + 0.5 * bce(fake_right, torch.zeros(4)) + 0.5 * bce(real_wrong, torch.zeros(4)))
+    assert torch.allclose(model.matching_loss(real, fake, right, wrong), expected, atol=1e-6)
+
+
+def test_stage2_keeps_stage1_frozen(tmp_path):
+    stage1 = tiny_stage1()
+    path = tmp_path / "stage1.ckpt"
+    torch.save({"state_dict": stage1.state_dict(), "hyper_parameters": {
+        **dict(stage1.hparams), "_class_path": "illusioncraft.models.stackgan.StackGANStage1"}}, path)
+    model = StackGANStage2(stage1_checkpoint=str(path), width=8, text_dim=16, condition_dim=8, data_shape=(3, 32, 32))
+    before = {name: value.clone() for name, value in model.stage1.state_dict().items()}
+    assert all(torch.equal(before[name], value) for name, value in stage1.state_dict().items())  # the checkpoint's weights
+    model.train()
+    assert not model.stage1.training and not any(p.requires_grad for p in model.stage1.parameters())
+    optimizer = torch.optim.Adam(model.generator.parameters())
+    text = torch.randint(2, 8, (4, 8))
+    images, mu, log_var = model.draw(torch.randn(4, 8), text)
+    assert images.shape == (4, 3, 32, 32)
+    (images.mean() + kl_to_standard_normal(mu, log_var)).backward()
+    optimizer.step()
+    assert all(torch.equal(before[name], value) for name, value in model.stage1.state_dict().items())
+
+
+@pytest.fixture(scope="module")
+def trained_stages(tmp_path_factory):
+    """Stage-I (16 px) then Stage-II (32 px) trained for a few steps from the shapes YAMLs."""
+    root = tmp_path_factory.mktemp("stackgan")
+    stage1 = run_cli(root, "fit", "--config", str(EXPERIMENTS / "stackgan_shapes_stage1.yaml"), *SMALL_DATA, *TINY_GAN,
+                     "--data.init_args.image_size", "16")
+    stage2 = run_cli(root, "fit", "--config", str(EXPERIMENTS / "stackgan_shapes_stage2.yaml"), *SMALL_DATA, *TINY_GAN,
+                     "--data.init_args.image_size", "32",
+                     "--model.init_args.stage1_checkpoint", str(stage1 / "checkpoints" / "last.ckpt"))
+    return stage1, stage2
+
+
+def test_both_stages_train_from_yaml_and_log_attribute_accuracy_and_fid(trained_stages):
+    stage1, stage2 = trained_stages
+    first, second = read_metrics(stage1), read_metrics(stage2)
+    assert 0.0 <= first["val/attribute_accuracy"] <= 1.0 and first["val/fid"] > 0
+    for key in ("val/attribute_accuracy", "val/fid", "val/stage1_attribute_accuracy", "val/stage1_fid", "train/kl"):
+        assert key in second
+    assert Image.open(stage2 / "samples" / "final.png").size[0] > 300
+    assert Image.open(stage2 / "samples" / "final_stage1.png").size[1] > 0
+    records = json.loads((stage2 / "metric_provenance.json").read_text())
+    assert {record["extractor"] for record in records} == {"attribute_classifier"}
+
+
+def test_generate_from_text_draws_one_row_per_caption_that_differ(trained_stages, tmp_path, capsys):
+    _, stage2 = trained_stages
+    out = tmp_path / "out.png"
+    main(["generate", "--ckpt", str(stage2 / "checkpoints" / "last.ckpt"), "--n", "4", "--out", str(out),
+          "--text", "a small red circle on a black background", "--text", "a large blue square on a white background",
+          "--text", "a zorblax circle"])
+    assert "zorblax" in capsys.readouterr().err  # unknown words are reported, not fatal
+    picture = torch.from_numpy(np.asarray(Image.open(out).convert("L"), dtype=np.float32))  # (H, W)
+    first, second = picture[: picture.shape[0] // 3], picture[picture.shape[0] // 3 : 2 * picture.shape[0] // 3]
+    assert not torch.equal(first[:, 300:], second[:, 300:])  # same noise, different captions -> different images
+
+
+def test_stage1_only_checkpoints_generate_from_text(trained_stages, tmp_path):
+    stage1, _ = trained_stages
+    out = tmp_path / "stage1.png"
+    main(["generate", "--ckpt", str(stage1 / "checkpoints" / "last.ckpt"), "--n", "2", "--out", str(out),
+          "--text", "a red circle"])
+    assert out.is_file()
+
+
+def test_stage2_without_a_usable_stage1_checkpoint_is_one_line(tmp_path, capsys, trained_stages):
+    config = str(EXPERIMENTS / "stackgan_shapes_stage2.yaml")
+    line = cli_error(capsys, "fit", "--config", config, "--model.init_args.stage1_checkpoint", str(tmp_path / "none.ckpt"))
+    assert "none.ckpt" in line and "does not exist" in line
+    stage1, stage2 = trained_stages
+    wrong_model = str(stage2 / "checkpoints" / "last.ckpt")
+    line = cli_error(capsys, "fit", "--config", config, "--model.init_args.stage1_checkpoint", wrong_model)
+    assert "StackGANStage2" in line and "not a stackgan_stage1" in line
+
+
+def test_stackgan_on_data_without_captions_is_one_line(tmp_path, capsys):
+    line = cli_error(capsys, "fit", "--config", str(EXPERIMENTS / "stackgan_shapes_stage1.yaml"), "--data", "digits",
+                     "--run.dir", str(tmp_path / "run"), "--run.loggers", "[]")
+    assert "captioned datamodule" in line
+
+
+def test_generate_text_with_a_classifier_or_gan_checkpoint_is_one_line(tmp_path, capsys):
+    gan = run_cli(tmp_path, "fit", "--config", str(EXPERIMENTS / "gan_ring8.yaml"), "--trainer.max_epochs", "1",
+                  "--trainer.limit_train_batches", "2", "--trainer.limit_val_batches", "1")
+    line = cli_error(capsys, "generate", "--ckpt", str(gan / "checkpoints" / "last.ckpt"), "--out", str(tmp_path / "x.png"),
+                     "--text", "a red circle")
+    assert "--text needs a text-to-image checkpoint" in line
+
+
+def test_digits_stage1_trains_from_yaml(tmp_path):
+    run_dir = run_cli(tmp_path, "fit", "--config", str(EXPERIMENTS / "stackgan_digits_stage1.yaml"), *TINY_GAN,
+                      "--data.init_args.batch_size", "16", "--data.init_args.image_size", "16")
+    metrics = read_metrics(run_dir)
+    assert "val/attribute_accuracy_digit" in metrics and "train/g_loss" in metrics
+
+
+def write_captioned_folder(root, per_class: int = 3) -> None:
+    colours = {"red": (220, 30, 30), "blue": (30, 30, 220)}
+    for name, colour in colours.items():
+        (root / "images" / name).mkdir(parents=True)
+        (root / "text" / name).mkdir(parents=True)
+        for i in range(per_class):
+            Image.new("RGB", (20, 24), colour).save(root / "images" / name / f"{i}.png")
+            (root / "text" / name / f"{i}.txt").write_text(f"a {name} bird number {i}\nthis bird is {name}\n")
+
+
+def test_cub_yamls_train_on_a_users_captioned_folder(tmp_path, capsys):
+    write_captioned_folder(tmp_path / "cub")
+    small = ["--data.init_args.root", str(tmp_path / "cub"), "--data.init_args.batch_size", "4",
+             "--trainer.max_epochs", "1", "--trainer.limit_train_batches", "2", "--trainer.limit_val_batches", "1",
+             "--model.init_args.width", "4", "--model.init_args.text_dim", "16", "--data.init_args.min_freq", "1"]
+    stage1 = run_cli(tmp_path, "fit", "--config", str(EXPERIMENTS / "stackgan_cub_stage1.yaml"), *small,
+                     "--data.init_args.image_size", "16")
+    stage2 = run_cli(tmp_path, "fit", "--config", str(EXPERIMENTS / "stackgan_cub_stage2.yaml"), *small,
+                     "--data.init_args.image_size", "32", "--model.init_args.stage1_checkpoint",
+                     str(stage1 / "checkpoints" / "last.ckpt"))
+    assert (stage2 / "samples" / "final.png").is_file() and (stage2 / "samples" / "final_stage1.png").is_file()
+    line = cli_error(capsys, "fit", "--config", str(EXPERIMENTS / "stackgan_cub_stage1.yaml"),
+                     "--data.init_args.root", str(tmp_path / "missing"), "--run.dir", str(tmp_path / "bad"))
+    assert "data.root" in line
+
+
+def test_stage2_starts_from_the_enlarged_stage1_image():
+    from illusioncraft.models.stackgan_nets import StageTwoGenerator
+
+    generator = StageTwoGenerator(condition_dim=4, stage1_size=16, image_size=32, width=8)
+    coarse = torch.rand(2, 3, 16, 16) * 1.8 - 0.9
+    enlarged = torch.nn.functional.interpolate(coarse, size=32, mode="bilinear", align_corners=False)
+    assert torch.allclose(generator(coarse, torch.randn(2, 4)), enlarged, atol=1e-5)
+
+
+def test_wandb_gets_a_table_of_captions_beside_their_images(tmp_path):
+    import wandb
+
+    run_dir = run_cli(tmp_path, "fit", "--config", str(EXPERIMENTS / "stackgan_shapes_stage1.yaml"), *SMALL_DATA,
+                      "--data.init_args.image_size", "16", "--trainer.max_epochs", "1", "--trainer.limit_train_batches", "2",
+                      "--trainer.limit_val_batches", "1", "--model.init_args.width", "4", loggers="[wandb]")
+    wandb.finish()
+    (table,) = list((run_dir / "wandb").glob("offline-run-*/files/media/table/samples_table_*.table.json"))[:1]
+    content = json.loads(table.read_text())
+    assert content["columns"] == ["caption", "stage1"]
+    captions = [row[0] for row in content["data"]]
+    assert len(captions) == 8 and all(isinstance(caption, str) and caption for caption in captions)
