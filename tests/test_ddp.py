@@ -99,3 +99,17 @@ def test_mixed_precision_is_refused_for_a_gradient_penalty(tmp_path, capsys):
     line = cli_error(capsys, "fit", "--config", str(EXPERIMENTS / "wgan_gp_digits.yaml"), *TINY, "--trainer.precision",
                      "bf16-mixed", "--run.dir", str(tmp_path / "r"), "--run.loggers", "[]")
     assert "precision 'bf16-mixed' is not supported with a gradient penalty" in line and "32-true" in line
+
+
+def test_two_process_stackgan_scores_like_one_process_and_writes_files_once(tmp_path):
+    config = ["--config", str(EXPERIMENTS / "stackgan_shapes_stage1.yaml"), "--data.init_args.n_images", "200",
+              "--data.init_args.batch_size", "16", "--data.init_args.image_size", "16", "--model.init_args.width", "4",
+              "--trainer.callbacks+=text_image_metrics", "--trainer.callbacks.n_samples=20"]
+    fitted = run_cli(tmp_path, "fit", *config, *TINY, *TWO_PROCESSES)
+    single = read_metrics(run_cli(tmp_path, "validate", *config, "--trainer.limit_val_batches", "1",
+                                  "--ckpt_path", str(fitted / "checkpoints" / "last.ckpt")))
+    ddp = read_metrics(fitted)
+    assert ddp["val/attribute_accuracy"] == pytest.approx(single["val/attribute_accuracy"], abs=1e-6)
+    assert ddp["val/fid"] == pytest.approx(single["val/fid"], rel=1e-5)
+    records = json.loads((fitted / "metric_provenance.json").read_text())
+    assert len(records) == len({(r["metric"], r["epoch"]) for r in records})  # one record per score: rank 0 only

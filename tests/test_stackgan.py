@@ -198,3 +198,9 @@ def test_wandb_gets_a_table_of_captions_beside_their_images(tmp_path):
     assert content["columns"] == ["caption", "stage1"]
     captions = [row[0] for row in content["data"]]
     assert len(captions) == 8 and all(isinstance(caption, str) and caption for caption in captions)
+
+
+def test_a_configured_callback_replaces_the_models_default_of_the_same_type(trained_stages):
+    stage1, _ = trained_stages
+    records = json.loads((stage1 / "metric_provenance.json").read_text())
+    assert [record["metric"] for record in records] == ["val/attribute_accuracy", "val/fid"]  # one callback, not two

@@ -114,6 +114,8 @@ def _build_cli_class() -> type:
                 self.save_config_kwargs = {**self.save_config_kwargs, "config_filename": f"config_{self.subcommand}.yaml"}
             configured = list(trainer_config.get("callbacks") or [])
             defaults = list(self.model.default_callbacks()) if hasattr(self.model, "default_callbacks") else []
+            # a callback the user configured replaces the model's default of the same type (its settings win)
+            defaults = [d for d in defaults if not any(isinstance(c, type(d)) for c in configured)]
             if trainer_config.get("enable_checkpointing", True) is not False and not any(
                 isinstance(c, ModelCheckpoint) for c in configured
             ):

@@ -170,7 +170,7 @@ class TextImageMetrics(Callback):
         scores = self.score(torch.cat(fine), prefix="val/")
         if coarse:
             scores.update(self.score(torch.cat(coarse), prefix="val/stage1_"))
-        pl_module.log_dict(scores)
+        pl_module.log_dict(scores, sync_dist=True)  # every rank scores the same captions and noise: equal values
         if trainer.is_global_zero:
             self._record(trainer, scores)
 
