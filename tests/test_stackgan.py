@@ -204,3 +204,16 @@ def test_a_configured_callback_replaces_the_models_default_of_the_same_type(trai
     stage1, _ = trained_stages
     records = json.loads((stage1 / "metric_provenance.json").read_text())
     assert [record["metric"] for record in records] == ["val/attribute_accuracy", "val/fid"]  # one callback, not two
+
+
+def test_stage1_trains_on_precomputed_sentence_embeddings(tmp_path):
+    write_captioned_folder(tmp_path / "cub")
+    np.save(tmp_path / "embeddings.npy", np.random.default_rng(0).normal(size=(6, 2, 8)).astype(np.float32))
+    run_dir = run_cli(tmp_path, "fit", "--config", str(EXPERIMENTS / "stackgan_cub_stage1.yaml"),
+                      "--data.init_args.root", str(tmp_path / "cub"),
+                      "--data.init_args.embeddings", str(tmp_path / "embeddings.npy"),
+                      "--data.init_args.batch_size", "2", "--data.init_args.image_size", "16", "--model.init_args.width", "4",
+                      "--model.init_args.text_encoder", "precomputed", "--model.init_args.text_dim", "8",
+                      "--trainer.max_epochs", "1", "--trainer.limit_train_batches", "2", "--trainer.limit_val_batches", "1",
+                      "--trainer.log_every_n_steps", "1")
+    assert "train/g_loss" in read_metrics(run_dir) and (run_dir / "samples" / "final.png").is_file()
