@@ -217,3 +217,9 @@ def test_stage1_trains_on_precomputed_sentence_embeddings(tmp_path):
                       "--trainer.max_epochs", "1", "--trainer.limit_train_batches", "2", "--trainer.limit_val_batches", "1",
                       "--trainer.log_every_n_steps", "1")
     assert "train/g_loss" in read_metrics(run_dir) and (run_dir / "samples" / "final.png").is_file()
+
+
+def test_a_text_step_given_as_the_text_encoder_is_one_line(tmp_path, capsys):
+    line = cli_error(capsys, "fit", "--config", str(EXPERIMENTS / "stackgan_shapes_stage1.yaml"),
+                     "--model.init_args.text_encoder", "lemmatize", "--run.dir", str(tmp_path / "run"))
+    assert "'lemmatize' is a text step, not a sentence encoder" in line

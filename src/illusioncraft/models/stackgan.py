@@ -65,7 +65,10 @@ class StackGANStage(AdversarialModule):
     ) -> None:
         name = getattr(self, "registered_name", type(self).__name__)
         if text_encoder != PRECOMPUTED:
-            registry.get("text", text_encoder)  # unknown names fail here with a suggestion
+            encoder_class = registry.get("text", text_encoder)  # unknown names fail here with a suggestion
+            if not (isinstance(encoder_class, type) and issubclass(encoder_class, nn.Module)):
+                raise ConfigError(f"model '{name}': text_encoder '{text_encoder}' is a text step, not a sentence encoder "
+                                  "(embedding_bag, bigru, bag_of_words, or precomputed)")
         for key, value in (("text_dim", text_dim), ("condition_dim", condition_dim), ("width", width)):
             if value < 1:
                 raise ConfigError(f"model '{name}': {key} must be >= 1, got {value}")
