@@ -60,11 +60,11 @@ class TextImageSamples(Callback):
             captioned_rows(coarse_rows, captions, scale=4).save(directory / f"{name}_stage1.png")
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
-                self._log_table(logger, name, captions, coarse_rows, fine_rows)
+                self._log_table(logger, captions, coarse_rows, fine_rows)
 
     @staticmethod
     def _log_table(
-        logger: WandbLogger, name: str, captions: list[str], coarse: Optional[list[Tensor]], fine: list[Tensor]
+        logger: WandbLogger, captions: list[str], coarse: Optional[list[Tensor]], fine: list[Tensor]
     ) -> None:
         import wandb
 
@@ -84,11 +84,6 @@ class TextImageSamples(Callback):
 
     def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self.save(trainer, pl_module, "final")
-
-
-def _feature_moments(features: Tensor) -> tuple[Tensor, Tensor]:
-    features = features.double()
-    return features.mean(dim=0), torch.cov(features.T)
 
 
 @register("text_image_metrics")
@@ -154,7 +149,7 @@ class TextImageMetrics(Callback):
         if self.classifier is None:
             self.classifier = self._load_classifier(data)
             real, self.text, self.attributes = self.evaluation_set(data, pl_module)
-            self.real_moments = _feature_moments(self.classifier.features(real))
+            self.real_features = self.classifier.features(real).cpu()  # (n, F), the same every epoch
         self.classifier.to(pl_module.device)
         coarse, fine = [], []
         with torch.random.fork_rng(devices=[]):
@@ -176,14 +171,17 @@ class TextImageMetrics(Callback):
 
     def score(self, images: Tensor, prefix: str) -> dict[str, float]:
         from illusioncraft.metrics.attributes import attribute_accuracy
-        from illusioncraft.metrics.fid import frechet_distance
+        from illusioncraft.metrics.fid import FrechetDistance
 
         images = images.to(next(self.classifier.parameters()).device)
         accuracy = attribute_accuracy(self.classifier, images, self.attributes)
-        fake_moments = _feature_moments(torch.cat([self.classifier.features(chunk) for chunk in images.split(self.batch_size)]))
+        # every rank scores the same captions and noise, so nothing is summed across ranks
+        fid = FrechetDistance(self.real_features.shape[1], sync_on_compute=False)
+        fid.update(self.real_features, real=True)
+        fid.update(torch.cat([self.classifier.features(chunk).cpu() for chunk in images.split(self.batch_size)]), real=False)
         scores = {f"{prefix}attribute_accuracy": accuracy.pop("mean"), f"{prefix}attribute_all": accuracy.pop("all")}
         scores.update({f"{prefix}attribute_accuracy_{name}": value for name, value in accuracy.items()})
-        scores[f"{prefix}fid"] = float(frechet_distance(*[m.to(fake_moments[0]) for m in self.real_moments], *fake_moments))
+        scores[f"{prefix}fid"] = float(fid.compute())
         return scores
 
     def _record(self, trainer: Trainer, scores: dict[str, float]) -> None:
