@@ -12,7 +12,12 @@ Text pipelines. Stage-I is trained once more (seed 0) with each pipeline and pro
 captions (templates and word forms never used in training: plurals, -ing forms, comparatives); we report the
 share of their words the vocabulary does not know and the attribute accuracy of the images drawn for them.
 
-    python benchmarks/text_to_image.py [--seeds 0 1 2] [--stage1-epochs 12] [--stage2-epochs 3] [--part both]
+    python benchmarks/text_to_image.py [--seeds 0 1 2] [--stage1-epochs 30] [--stage2-epochs 3] [--part both]
+                                       [--work-dir DIR]
+
+With ``--work-dir`` the runs are kept there and a finished run (marked by ``finished``) is reused by the next
+invocation with the same seed and epochs, so seeds can run in separate processes and an interrupted benchmark
+resumes; delete a run's directory to train it again.
 """
 
 from __future__ import annotations
@@ -48,8 +53,14 @@ def last_scores(run_dir: Path) -> dict[str, float]:
 
 
 def fit(config: str, run_dir: Path, seed: int, epochs: int, *extra: str) -> Path:
+    """Train ``config`` into ``run_dir``, or reuse the finished run already there."""
+    marker = run_dir / "finished"
+    if marker.is_file():
+        print(f"reusing the finished run {run_dir}", flush=True)
+        return run_dir
     main(["fit", "--config", str(ROOT / "experiments" / config), "--seed_everything", str(seed),
           "--data.init_args.seed", str(seed), "--trainer.max_epochs", str(epochs), "--run.dir", str(run_dir), *QUIET, *extra])
+    marker.write_text(" ".join(extra) + "\n")
     return run_dir
 
 
@@ -79,12 +90,14 @@ def held_out_scores(checkpoint: Path, n: int = 500) -> tuple[float, float]:
 def run() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--stage1-epochs", type=int, default=12)
+    parser.add_argument("--stage1-epochs", type=int, default=30)
     parser.add_argument("--stage2-epochs", type=int, default=3)
     parser.add_argument("--part", choices=["stages", "pipelines", "both"], default="both",
                         help="the two-stage table, the text-pipeline table, or both")
+    parser.add_argument("--work-dir", type=Path, default=None, help="keep runs here and reuse finished ones")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="text_to_image_"))
+    work = args.work_dir or Path(tempfile.mkdtemp(prefix="text_to_image_"))
+    work.mkdir(parents=True, exist_ok=True)
     if args.part in ("stages", "both"):
         stages_table(args, work)
     if args.part in ("pipelines", "both"):
@@ -94,8 +107,9 @@ def run() -> None:
 def stages_table(args: argparse.Namespace, work: Path) -> None:
     rows: dict[str, list[float]] = {}
     for seed in args.seeds:
-        stage1 = fit("stackgan_shapes_stage1.yaml", work / f"stage1_seed{seed}", seed, args.stage1_epochs)
-        stage2 = fit("stackgan_shapes_stage2.yaml", work / f"stage2_seed{seed}", seed, args.stage2_epochs,
+        stage1 = fit("stackgan_shapes_stage1.yaml", work / f"stage1_seed{seed}_e{args.stage1_epochs}", seed, args.stage1_epochs)
+        stage2 = fit("stackgan_shapes_stage2.yaml", work / f"stage2_seed{seed}_e{args.stage1_epochs}_{args.stage2_epochs}", seed,
+                     args.stage2_epochs,
                      "--model.init_args.stage1_checkpoint", str(stage1 / "checkpoints" / "last.ckpt"))
         scores = last_scores(stage2)
         for key in ("val/stage1_attribute_accuracy", "val/attribute_accuracy", "val/stage1_attribute_all",
@@ -118,7 +132,7 @@ def pipelines_table(args: argparse.Namespace, work: Path) -> None:
     print("| text steps | unknown words % | attribute accuracy % |")
     print("|---|---|---|")
     for label, steps in PIPELINES.items():
-        run_dir = fit("stackgan_shapes_stage1.yaml", work / f"pipeline_{len(steps)}", 0, args.stage1_epochs,
+        run_dir = fit("stackgan_shapes_stage1.yaml", work / f"pipeline_{len(steps)}_e{args.stage1_epochs}", 0, args.stage1_epochs,
                       "--data.init_args.text_steps", str(steps).replace("'", ""))
         unknown, accuracy = held_out_scores(run_dir / "checkpoints" / "last.ckpt")
         print(f"| {label} | {100 * unknown:.1f} | {100 * accuracy:.1f} |", flush=True)

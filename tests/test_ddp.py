@@ -46,7 +46,9 @@ def test_two_process_gan_fid_and_kid_equal_one_process_on_the_same_checkpoint(tm
     single = read_metrics(run_cli(tmp_path, "validate", *config, "--trainer.limit_val_batches", "1",
                                   "--ckpt_path", str(fitted / "checkpoints" / "last.ckpt")))
     ddp = read_metrics(fitted)
-    assert ddp["val/fid"] == pytest.approx(single["val/fid"], rel=1e-5)
+    # 20 samples of 128-d features: a rank-deficient covariance whose square root magnifies float-order differences
+    # between one and two processes' convolutions; scoring each rank's samples apart or summed would differ by far more
+    assert ddp["val/fid"] == pytest.approx(single["val/fid"], rel=1e-3)
     assert ddp["val/kid"] == pytest.approx(single["val/kid"], rel=1e-5)
     records = json.loads((fitted / "metric_provenance.json").read_text())
     assert [r["metric"] for r in records] == ["val/fid", "val/kid"]  # written by rank 0 only
@@ -110,6 +112,8 @@ def test_two_process_stackgan_scores_like_one_process_and_writes_files_once(tmp_
                                   "--ckpt_path", str(fitted / "checkpoints" / "last.ckpt")))
     ddp = read_metrics(fitted)
     assert ddp["val/attribute_accuracy"] == pytest.approx(single["val/attribute_accuracy"], abs=1e-6)
-    assert ddp["val/fid"] == pytest.approx(single["val/fid"], rel=1e-5)
+    # 20 samples of 128-d features: a rank-deficient covariance whose square root magnifies float-order differences
+    # between one and two processes' convolutions; scoring each rank's samples apart or summed would differ by far more
+    assert ddp["val/fid"] == pytest.approx(single["val/fid"], rel=1e-3)
     records = json.loads((fitted / "metric_provenance.json").read_text())
     assert len(records) == len({(r["metric"], r["epoch"]) for r in records})  # one record per score: rank 0 only

@@ -136,6 +136,8 @@ def test_gan_experiments_fit_and_write_sample_pictures(tmp_path, experiment):
     [
         (["--model.init_args.n_critic", "0"], "n_critic must be >= 1, got 0"),
         (["--model.init_args.gradient_penalty", "-1"], "gradient_penalty (lambda) must be >= 0, got -1.0"),
+        (["--model.init_args.pack", "0"], "pack must be >= 1, got 0"),
+        (["--model.init_args.lr_decay", "cosine"], "lr_decay"),
     ],
 )
 def test_bad_gan_settings_are_one_line_errors(tmp_path, capsys, override, expected):
@@ -272,3 +274,47 @@ def test_diffaugment_gan_trains_from_its_yaml(tmp_path):
     run_dir = run_cli(tmp_path, "fit", "--config", str(EXPERIMENTS / "dcgan_digits_diffaugment.yaml"), *TINY)
     assert "diffaugment: color,translation,cutout" in (run_dir / "config.yaml").read_text()
     assert "train/g_loss" in read_metrics(run_dir)
+
+
+def test_pack_joins_consecutive_samples_for_the_discriminator():
+    model = GAN(pack=4, hidden_size=8, depth=1, data_shape=(2,))
+    assert model.discriminator.net[1].in_features == 8  # 4 points of 2 coordinates
+    points = torch.arange(20.0).view(10, 2)  # 10 samples: 2 groups of 4, the remainder of 2 left out
+    packed = model.packed(points)
+    assert packed.shape == (2, 8)
+    assert torch.equal(packed[1], torch.arange(8.0, 16.0))  # samples 4..7, in order
+    assert model.discriminate(points).shape == (2,)
+    images = torch.rand(6, 3, 8, 8)
+    assert torch.equal(GAN(pack=2, data_shape=(2,)).packed(images)[2], torch.cat([images[4], images[5]]))
+    with pytest.raises(Exception, match=r"a batch of 3 samples is smaller than pack \(4\)"):
+        model.packed(points[:3])
+
+
+def test_packed_gradient_penalty_takes_one_norm_per_discriminator_input(monkeypatch):
+    model = WGANGP(architecture="mlp", pack=2, hidden_size=8, depth=1, data_shape=(2,))
+    seen = []
+    monkeypatch.setattr("illusioncraft.models.adversarial.gradient_penalty",
+                        lambda critic, real, fake: seen.append((real.shape, fake.shape)) or torch.zeros(()))
+    model.discriminator_loss(torch.randn(6, 2), torch.randn(6, 2))
+    assert seen == [((3, 4), (3, 4))]
+
+
+def test_linear_lr_decay_reaches_zero_at_the_end_of_the_run(tmp_path):
+    from lightning.pytorch import Callback, Trainer
+
+    rates = []
+
+    class Record(Callback):
+        def on_train_batch_end(self, trainer, pl_module, *args):
+            rates.append([group["lr"] for opt in trainer.optimizers for group in opt.param_groups])
+
+    model = GAN(lr_decay="linear", hidden_size=8, depth=1,
+                generator_optimizer={"name": "adam", "lr": 0.01}, discriminator_optimizer={"name": "adam", "lr": 0.02})
+    trainer = Trainer(max_epochs=2, limit_train_batches=5, limit_val_batches=0, logger=False, enable_checkpointing=False,
+                      enable_progress_bar=False, enable_model_summary=False, default_root_dir=tmp_path, callbacks=[Record()])
+    trainer.fit(model, datamodule=Ring8(n_samples=1000, batch_size=50))
+    assert len(rates) == 10
+    assert rates[0] == pytest.approx([0.01, 0.02])  # batch 0 trains at the set rates
+    assert rates[5] == pytest.approx([0.005, 0.01])  # half way
+    assert rates[-1] == pytest.approx([0.001, 0.002])  # the last of 10 batches: 1/10 of the set rates
+

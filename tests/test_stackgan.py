@@ -223,3 +223,57 @@ def test_a_text_step_given_as_the_text_encoder_is_one_line(tmp_path, capsys):
     line = cli_error(capsys, "fit", "--config", str(EXPERIMENTS / "stackgan_shapes_stage1.yaml"),
                      "--model.init_args.text_encoder", "lemmatize", "--run.dir", str(tmp_path / "run"))
     assert "'lemmatize' is a text step, not a sentence encoder" in line
+
+
+def test_projection_head_adds_the_text_image_inner_product_to_an_image_score():
+    from illusioncraft.models.stackgan_nets import MatchingDiscriminator
+
+    torch.manual_seed(0)
+    net = MatchingDiscriminator(16, text_dim=5, condition_dim=4, width=4, head="projection")
+    features, text = torch.randn(3, net.image_score.in_features, 4, 4), torch.randn(3, 5)
+    pooled = features.sum(dim=(2, 3))
+    expected = net.image_score(pooled).squeeze(1) + ((text @ net.text_projection.weight.T) * pooled).sum(dim=1)
+    assert torch.allclose(net.judge(features, text), expected, atol=1e-5)
+    with pytest.raises(Exception, match="discriminator_head must be one of concat, projection"):
+        MatchingDiscriminator(16, 5, 4, head="attention")
+
+
+def test_contrastive_loss_is_cross_entropy_over_the_batchs_captions_both_ways():
+    from illusioncraft.models.stackgan_nets import MatchingDiscriminator
+
+    torch.manual_seed(0)
+    net = MatchingDiscriminator(16, text_dim=5, condition_dim=4, width=4, contrastive=True)
+    features, text = torch.randn(3, net.contrast_image.in_features, 4, 4), torch.randn(3, 5)
+    image = net.contrast_image(features.sum(dim=(2, 3))).detach()
+    words = net.contrast_text(text).detach()
+    cosine = torch.tensor([[float(torch.cosine_similarity(image[i], words[j], dim=0)) for j in range(3)] for i in range(3)])
+    logits = cosine / 0.1
+    image_to_text = -torch.log_softmax(logits, dim=1).diagonal().mean()
+    text_to_image = -torch.log_softmax(logits, dim=0).diagonal().mean()
+    assert torch.allclose(net.contrastive_loss(features, text), 0.5 * (image_to_text + text_to_image), atol=1e-5)
+    with pytest.raises(Exception, match="without the contrastive heads"):
+        MatchingDiscriminator(16, 5, 4).contrastive_loss(features, text)
+
+
+def test_contrastive_weight_adds_the_contrastive_term_to_both_losses():
+    torch.manual_seed(0)
+    text = TextEncoder(max_length=8).fit(["a red circle", "a blue square on black", "two green triangles"]).state()
+    model = StackGANStage1(text=text, width=8, text_dim=16, condition_dim=8, latent_dim=8, data_shape=(3, 16, 16),
+                           contrastive_weight=0.5, discriminator_head="projection")
+    model.discriminator.eval()
+    real, fake = torch.rand(4, 3, 16, 16) * 2 - 1, torch.rand(4, 3, 16, 16) * 2 - 1
+    right, wrong = torch.randint(2, 8, (4, 8)), torch.randint(2, 8, (4, 8))
+    d = model.discriminator
+    contrast = d.net.contrastive_loss(d.net.features(real), d.text_encoder(right))
+    model.contrastive_weight = 0.0
+    plain = model.matching_loss(real, fake, right, wrong)
+    model.contrastive_weight = 0.5
+    assert torch.allclose(model.matching_loss(real, fake, right, wrong), plain + 0.5 * contrast, atol=1e-5)
+    mu, log_var = torch.zeros(4, 8), torch.zeros(4, 8)
+    with_term = model.generator_objective(fake, right, mu, log_var)[0]
+    model.contrastive_weight = 0.0
+    without = model.generator_objective(fake, right, mu, log_var)[0]
+    fake_contrast = d.net.contrastive_loss(d.net.features(fake), d.text_encoder(right))
+    assert torch.allclose(with_term, without + 0.5 * fake_contrast, atol=1e-5)
+    with pytest.raises(Exception, match="contrastive_weight must be >= 0"):
+        StackGANStage1(text=text, contrastive_weight=-1.0)

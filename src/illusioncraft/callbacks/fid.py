@@ -5,14 +5,13 @@ Both draw their samples under a forked random state, so scoring never changes th
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any, Optional
 
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 
 from illusioncraft import registry
+from illusioncraft.callbacks.provenance import append_provenance
 from illusioncraft.errors import ConfigError
 from illusioncraft.metrics.fid import FrechetDistance, kernel_distance
 from illusioncraft.registry import register
@@ -96,15 +95,12 @@ class FIDScore(Callback):
             self._record(trainer, "val/kid", kid, shape)
 
     def _record(self, trainer: Trainer, metric: str, score: float, image_shape: tuple[int, ...]) -> None:
-        path = Path(trainer.default_root_dir) / "metric_provenance.json"
-        records = json.loads(path.read_text()) if path.is_file() else []
-        records.append({
+        append_provenance(trainer.default_root_dir, [{
             "metric": metric, "value": score, "epoch": trainer.current_epoch, "step": trainer.global_step,
             "extractor": self.extractor.name, "extractor_weights_sha256": self.extractor.weights_hash,
             "extractor_input_size": self.extractor.input_size, "n_real": int(self.real_features.shape[0]),
             "n_fake": self.n_fake, "image_shape": list(image_shape),
-        })
-        path.write_text(json.dumps(records, indent=2))
+        }])
 
 
 @register("class_accuracy")

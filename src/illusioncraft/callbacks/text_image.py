@@ -7,7 +7,6 @@ Everything is drawn under a forked random state, so showing and scoring never ch
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Optional
 
@@ -17,6 +16,7 @@ from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor
 
+from illusioncraft.callbacks.provenance import append_provenance
 from illusioncraft.errors import ConfigError
 from illusioncraft.imaging import captioned_rows
 from illusioncraft.registry import register
@@ -187,13 +187,9 @@ class TextImageMetrics(Callback):
     def _record(self, trainer: Trainer, scores: dict[str, float]) -> None:
         from illusioncraft.metrics.features import weights_hash
 
-        path = Path(trainer.default_root_dir) / "metric_provenance.json"
-        records = json.loads(path.read_text()) if path.is_file() else []
-        for metric in (key for key in scores if key.endswith("fid") or key.endswith("attribute_accuracy")):
-            records.append({
-                "metric": metric, "value": scores[metric], "epoch": trainer.current_epoch, "step": trainer.global_step,
-                "extractor": "attribute_classifier", "extractor_weights_sha256": weights_hash(self.classifier),
-                "extractor_input_size": self.classifier.image_size, "n_real": int(self.attributes.shape[0]),
-                "n_fake": int(self.attributes.shape[0]),
-            })
-        path.write_text(json.dumps(records, indent=2))
+        digest, count = weights_hash(self.classifier), int(self.attributes.shape[0])
+        append_provenance(trainer.default_root_dir, [{
+            "metric": metric, "value": scores[metric], "epoch": trainer.current_epoch, "step": trainer.global_step,
+            "extractor": "attribute_classifier", "extractor_weights_sha256": digest,
+            "extractor_input_size": self.classifier.image_size, "n_real": count, "n_fake": count,
+        } for metric in scores if metric.endswith("fid") or metric.endswith("attribute_accuracy")])

@@ -33,6 +33,7 @@ from illusioncraft.nn.optim import OptimizerSpec, build_optimizer, check_optimiz
 from illusioncraft.registry import register
 
 Architecture = Literal["mlp", "dcgan"]
+LRDecay = Literal["none", "linear"]
 
 
 def gradient_penalty(discriminator: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
@@ -66,6 +67,8 @@ class AdversarialModule(LightningModule):
         discriminator_norm: Norm = "batch",
         n_eval_samples: int = 2500,
         diffaugment: Optional[str] = None,
+        pack: int = 1,
+        lr_decay: LRDecay = "none",
         data_shape: Optional[tuple[int, ...]] = None,
     ) -> None:
         super().__init__()
@@ -81,6 +84,10 @@ class AdversarialModule(LightningModule):
             raise ConfigError(f"model: ema_decay must be in (0, 1), got {ema_decay}")
         if latent_dim < 1:
             raise ConfigError(f"model: latent_dim must be >= 1, got {latent_dim}")
+        if pack < 1:
+            raise ConfigError(f"model: pack must be >= 1, got {pack}")
+        if lr_decay not in ("none", "linear"):
+            raise ConfigError(f"model: lr_decay must be 'none' or 'linear', got {lr_decay!r}")
         self.loss_fn: AdversarialLoss = registry.build("loss", loss)
         if not isinstance(self.loss_fn, AdversarialLoss):
             raise ConfigError(f"model: loss '{loss}' is not an adversarial loss (see `illusioncraft list loss`)")
@@ -94,6 +101,7 @@ class AdversarialModule(LightningModule):
             "ema_decay": ema_decay, "hidden_size": hidden_size, "depth": depth, "width": width,
             "discriminator_norm": discriminator_norm, "n_eval_samples": n_eval_samples,
             "generator_optimizer": generator_optimizer, "discriminator_optimizer": discriminator_optimizer,
+            "pack": pack, "lr_decay": lr_decay,
         }
         self.penalty_weight = self.loss_fn.gradient_penalty if gradient_penalty is None else gradient_penalty
         # DiffAugment (Zhao et al., 2020): the same differentiable augmentation on real and fake before D.
@@ -124,7 +132,8 @@ class AdversarialModule(LightningModule):
     def _build(self, data_shape: tuple[int, ...]) -> None:
         s = self.settings
         self.data_shape = data_shape
-        self.generator, self.discriminator = self.make_networks(s["latent_dim"], data_shape, data_shape)
+        judged_shape = (s["pack"] * data_shape[0], *data_shape[1:])  # PacGAN: the discriminator sees `pack` samples at once
+        self.generator, self.discriminator = self.make_networks(s["latent_dim"], data_shape, judged_shape)
         if s["ema_decay"] is not None:
             self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
 
@@ -157,10 +166,22 @@ class AdversarialModule(LightningModule):
         generator = generator or self.generator
         return generator(z, labels) if self.conditional else generator(z)
 
+    def packed(self, x: Tensor) -> Tensor:
+        """PacGAN (Lin et al., 2018): groups of ``pack`` consecutive samples joined along the first data axis,
+        (B, C, ...) -> (B // pack, pack * C, ...), so the discriminator judges sets and sees a lack of variety.
+        A remainder of fewer than ``pack`` samples is left out."""
+        pack = self.settings["pack"]
+        if pack == 1:
+            return x
+        usable = x.shape[0] - x.shape[0] % pack
+        if usable == 0:
+            raise ConfigError(f"model: a batch of {x.shape[0]} samples is smaller than pack ({pack})")
+        return x[:usable].reshape(usable // pack, pack * x.shape[1], *x.shape[2:])
+
     def discriminate(self, x: Tensor, labels: Optional[Tensor] = None) -> Tensor:
         if self.discriminator_augment is not None and self.training:
             x, _ = self.discriminator_augment(x, labels)
-        return self.discriminator(x, labels) if self.conditional else self.discriminator(x)
+        return self.discriminator(x, labels) if self.conditional else self.discriminator(self.packed(x))
 
     def random_labels(self, n: int) -> Optional[Tensor]:
         return None
@@ -185,8 +206,10 @@ class AdversarialModule(LightningModule):
     def discriminator_loss(self, real: Tensor, fake: Tensor, labels: Optional[Tensor] = None) -> Tensor:
         loss = self.loss_fn.discriminator(self.discriminate(real, labels), self.discriminate(fake, labels))
         if self.penalty_weight:
-            plain = not self.conditional and self.discriminator_augment is None
-            critic = self.discriminator if plain else (lambda x: self.discriminate(x, labels))
+            if self.conditional or self.discriminator_augment is not None:
+                critic, real, fake = (lambda x: self.discriminate(x, labels)), real, fake
+            else:  # one interpolate and one gradient norm per (packed) discriminator input
+                critic, real, fake = self.discriminator, self.packed(real), self.packed(fake)
             loss = loss + self.penalty_weight * gradient_penalty(critic, real, fake)
         return loss
 
@@ -200,6 +223,7 @@ class AdversarialModule(LightningModule):
         real = self.to_model_range(batch[0] if isinstance(batch, (tuple, list)) else batch)
         labels = batch[1] if self.conditional else None
         opt_g, opt_d = self.optimizers()
+        self.decay_learning_rates(opt_g, opt_d)
         with self.toggled_optimizer(opt_d):
             with torch.no_grad():
                 fake = self.generate(self.noise(real.shape[0]), labels)
@@ -222,6 +246,20 @@ class AdversarialModule(LightningModule):
             self.generator_steps += 1
             self._update_ema()
             self.log("train/g_loss", g_loss, prog_bar=True)
+
+    def decay_learning_rates(self, *optimizers: Any) -> None:
+        """``lr_decay: linear``: both learning rates fall linearly from their set values to 0 over the run's
+        batches (``trainer.estimated_stepping_batches``), so the last steps refine instead of oscillating.
+        The position comes from the discriminator's step counter, which checkpoints keep."""
+        if self.settings["lr_decay"] == "none":
+            return
+        total = self.trainer.estimated_stepping_batches
+        if not 0 < total < float("inf"):
+            raise ConfigError("model: lr_decay 'linear' needs a finite run (set trainer.max_epochs or trainer.max_steps)")
+        factor = max(0.0, 1.0 - self.discriminator_steps / total)
+        for optimizer in optimizers:
+            for group in optimizer.param_groups:
+                group["lr"] = group.setdefault("initial_lr", group["lr"]) * factor
 
     @torch.no_grad()
     def _update_ema(self) -> None:
@@ -298,6 +336,8 @@ class GAN(AdversarialModule):
         discriminator_optimizer: OptimizerSpec = None,
         n_eval_samples: int = 2500,
         diffaugment: Optional[str] = None,
+        pack: int = 1,
+        lr_decay: LRDecay = "none",
         data_shape: Optional[tuple[int, ...]] = None,
     ) -> None:
         adam = {"name": "adam", "lr": 1e-3, "betas": [0.5, 0.999]}
@@ -306,6 +346,7 @@ class GAN(AdversarialModule):
             generator_optimizer=_optimizer_default(generator_optimizer, adam),
             discriminator_optimizer=_optimizer_default(discriminator_optimizer, adam),
             hidden_size=hidden_size, depth=depth, n_eval_samples=n_eval_samples, data_shape=data_shape, diffaugment=diffaugment,
+            pack=pack, lr_decay=lr_decay,
         )
 
 
@@ -322,6 +363,8 @@ class DCGAN(AdversarialModule):
         generator_optimizer: OptimizerSpec = None,
         discriminator_optimizer: OptimizerSpec = None,
         diffaugment: Optional[str] = None,
+        pack: int = 1,
+        lr_decay: LRDecay = "none",
         data_shape: Optional[tuple[int, ...]] = None,
     ) -> None:
         adam = {"name": "adam", "lr": 2e-4, "betas": [0.5, 0.999]}
@@ -329,7 +372,7 @@ class DCGAN(AdversarialModule):
             architecture="dcgan", latent_dim=latent_dim, loss=loss, ema_decay=ema_decay, width=width,
             generator_optimizer=_optimizer_default(generator_optimizer, adam),
             discriminator_optimizer=_optimizer_default(discriminator_optimizer, adam), data_shape=data_shape,
-            diffaugment=diffaugment,
+            diffaugment=diffaugment, pack=pack, lr_decay=lr_decay,
         )
 
 
@@ -379,6 +422,8 @@ class WGANGP(AdversarialModule):
         discriminator_optimizer: OptimizerSpec = None,
         n_eval_samples: int = 2500,
         diffaugment: Optional[str] = None,
+        pack: int = 1,
+        lr_decay: LRDecay = "none",
         data_shape: Optional[tuple[int, ...]] = None,
     ) -> None:
         adam = {"name": "adam", "lr": 1e-4, "betas": [0.5, 0.9]}
@@ -388,7 +433,7 @@ class WGANGP(AdversarialModule):
             width=width, discriminator_norm="none",  # batch norm would couple the samples the penalty treats apart
             generator_optimizer=_optimizer_default(generator_optimizer, adam),
             discriminator_optimizer=_optimizer_default(discriminator_optimizer, adam),
-            n_eval_samples=n_eval_samples, data_shape=data_shape, diffaugment=diffaugment,
+            n_eval_samples=n_eval_samples, data_shape=data_shape, diffaugment=diffaugment, pack=pack, lr_decay=lr_decay,
         )
 
 
@@ -412,6 +457,7 @@ class UnrolledGAN(GAN):
         generator_optimizer: OptimizerSpec = None,
         discriminator_optimizer: OptimizerSpec = None,
         n_eval_samples: int = 2500,
+        lr_decay: LRDecay = "none",
         data_shape: Optional[tuple[int, ...]] = None,
     ) -> None:
         if unroll_steps < 0:
@@ -421,7 +467,7 @@ class UnrolledGAN(GAN):
         super().__init__(
             loss=loss, latent_dim=latent_dim, hidden_size=hidden_size, depth=depth,
             generator_optimizer=generator_optimizer, discriminator_optimizer=discriminator_optimizer,
-            n_eval_samples=n_eval_samples, data_shape=data_shape,
+            n_eval_samples=n_eval_samples, lr_decay=lr_decay, data_shape=data_shape,
         )
         self.unroll_steps, self.unroll_lr = unroll_steps, unroll_lr
 

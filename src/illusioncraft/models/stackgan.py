@@ -28,6 +28,7 @@ from illusioncraft import registry
 from illusioncraft.errors import ConfigError
 from illusioncraft.models.adversarial import AdversarialModule, _optimizer_default
 from illusioncraft.models.stackgan_nets import (
+    HEADS,
     ConditioningAugmentation,
     MatchingDiscriminator,
     StageOneGenerator,
@@ -56,6 +57,8 @@ class StackGANStage(AdversarialModule):
         loss: str = "non_saturating",
         width: int = 32,
         unconditional_head: bool = False,
+        discriminator_head: str = "concat",
+        contrastive_weight: float = 0.0,
         ema_decay: Optional[float] = None,
         generator_optimizer: OptimizerSpec = None,
         discriminator_optimizer: OptimizerSpec = None,
@@ -74,6 +77,11 @@ class StackGANStage(AdversarialModule):
                 raise ConfigError(f"model '{name}': {key} must be >= 1, got {value}")
         if kl_weight < 0:
             raise ConfigError(f"model '{name}': kl_weight must be >= 0, got {kl_weight}")
+        if discriminator_head not in HEADS:
+            raise ConfigError(f"model '{name}': discriminator_head must be one of {', '.join(HEADS)}, got {discriminator_head!r}")
+        if contrastive_weight < 0:
+            raise ConfigError(f"model '{name}': contrastive_weight must be >= 0, got {contrastive_weight}")
+        self.discriminator_head, self.contrastive_weight = discriminator_head, contrastive_weight
         self.text_encoder_name, self.text_dim, self.condition_dim = text_encoder, text_dim, condition_dim
         self.kl_weight, self.unconditional_head = kl_weight, unconditional_head
         self.text_state = text
@@ -187,16 +195,20 @@ class StackGANStage(AdversarialModule):
         real_alone = d.net.judge_image(real_features)
         if real_alone is not None:
             loss = loss + self.loss_fn.discriminator(real_alone, d.net.judge_image(fake_features))
+        if self.contrastive_weight:
+            loss = loss + self.contrastive_weight * d.net.contrastive_loss(real_features, right_text)
         return loss
 
     def generator_objective(self, fake: Tensor, right: Tensor, mu: Tensor, log_var: Tensor) -> tuple[Tensor, Tensor]:
         """Adversarial loss on (fake, right caption) [+ the image-only head] + kl_weight * KL; returns (loss, KL)."""
         d = self.discriminator
-        features = d.net.features(fake)
-        loss = self.loss_fn.generator(d.net.judge(features, d.text_encoder(right)))
+        features, right_text = d.net.features(fake), d.text_encoder(right)
+        loss = self.loss_fn.generator(d.net.judge(features, right_text))
         alone = d.net.judge_image(features)
         if alone is not None:
             loss = loss + self.loss_fn.generator(alone)
+        if self.contrastive_weight:
+            loss = loss + self.contrastive_weight * d.net.contrastive_loss(features, right_text)
         kl = kl_to_standard_normal(mu, log_var)
         return loss + self.kl_weight * kl, kl
 
@@ -244,7 +256,8 @@ class StackGANStage1(StackGANStage):
         )
         self.discriminator = TextConditionedDiscriminator(
             self.make_text_encoder(),
-            MatchingDiscriminator(size, self.text_dim, self.condition_dim, self.settings["width"], self.unconditional_head),
+            MatchingDiscriminator(size, self.text_dim, self.condition_dim, self.settings["width"], self.unconditional_head,
+                                  self.discriminator_head, contrastive=self.contrastive_weight > 0),
         )
         if self.settings["ema_decay"] is not None:
             self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
@@ -313,6 +326,8 @@ class StackGANStage2(StackGANStage):
         loss: str = "non_saturating",
         width: int = 32,
         unconditional_head: bool = True,
+        discriminator_head: str = "concat",
+        contrastive_weight: float = 0.0,
         ema_decay: Optional[float] = None,
         generator_optimizer: OptimizerSpec = None,
         discriminator_optimizer: OptimizerSpec = None,
@@ -339,7 +354,8 @@ class StackGANStage2(StackGANStage):
         self.residual_blocks = residual_blocks
         super().__init__(
             text_encoder=text_encoder, text_dim=text_dim, condition_dim=condition_dim, latent_dim=stage1["latent_dim"],
-            kl_weight=kl_weight, loss=loss, width=width, unconditional_head=unconditional_head, ema_decay=ema_decay,
+            kl_weight=kl_weight, loss=loss, width=width, unconditional_head=unconditional_head,
+            discriminator_head=discriminator_head, contrastive_weight=contrastive_weight, ema_decay=ema_decay,
             generator_optimizer=generator_optimizer, discriminator_optimizer=discriminator_optimizer,
             text=stage_one.text_state, sample_captions=sample_captions, data_shape=None,
         )
@@ -367,7 +383,8 @@ class StackGANStage2(StackGANStage):
         )
         self.discriminator = TextConditionedDiscriminator(
             self.make_text_encoder(),
-            MatchingDiscriminator(size, self.text_dim, self.condition_dim, self.settings["width"], self.unconditional_head),
+            MatchingDiscriminator(size, self.text_dim, self.condition_dim, self.settings["width"], self.unconditional_head,
+                                  self.discriminator_head, contrastive=self.contrastive_weight > 0),
         )
         if self.settings["ema_decay"] is not None:
             self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)

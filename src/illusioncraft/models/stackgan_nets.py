@@ -14,6 +14,8 @@ from torch import Tensor, nn
 
 from illusioncraft.errors import ConfigError
 
+HEADS = ("concat", "projection")
+
 
 def kl_to_standard_normal(mu: Tensor, log_var: Tensor) -> Tensor:
     """KL(N(mu, diag(exp(log_var))) || N(0, I)) per condition dimension, averaged over dimensions and batch.
@@ -148,10 +150,18 @@ class MatchingDiscriminator(nn.Module):
     """Image -> 4x4 features; a conditional head judges (image, text) pairs, an optional one judges the image alone.
 
     ``features`` and the heads are separate so one image's features serve both its right and its wrong caption.
+    The conditional head is StackGAN's ``concat`` (the compressed text replicated over the 4x4 map, joined to the
+    features, then convolutions) or ``projection`` (Miyato & Koyama, 2018): logit = w . phi(x) + <W t, phi(x)>,
+    with phi(x) the features summed over space, which ties each text direction to image features directly.
     """
 
-    def __init__(self, image_size: int, text_dim: int, condition_dim: int, width: int = 32, unconditional: bool = False) -> None:
+    def __init__(
+        self, image_size: int, text_dim: int, condition_dim: int, width: int = 32, unconditional: bool = False,
+        head: str = "concat", contrastive: bool = False,
+    ) -> None:
         super().__init__()
+        if head not in HEADS:
+            raise ConfigError(f"stackgan: discriminator_head must be one of {', '.join(HEADS)}, got {head!r}")
         downs = _doublings(4, image_size, "the discriminator's image size")
         blocks = [_down_block(3, width, norm=False)]
         channels = width
@@ -159,20 +169,45 @@ class MatchingDiscriminator(nn.Module):
             blocks.append(_down_block(channels, min(channels * 2, width * 8)))
             channels = min(channels * 2, width * 8)
         self.features = nn.Sequential(*blocks)  # (B, channels, 4, 4)
-        self.compress_text = nn.Sequential(nn.Linear(text_dim, condition_dim), nn.LeakyReLU(0.2, inplace=True))
-        self.conditional_head = nn.Sequential(
-            nn.Conv2d(channels + condition_dim, channels, 3, 1, 1, bias=False), nn.BatchNorm2d(channels),
-            nn.LeakyReLU(0.2, inplace=True), nn.Conv2d(channels, 1, 4, 1, 0),
-        )
+        self.head = head
+        if head == "concat":
+            self.compress_text = nn.Sequential(nn.Linear(text_dim, condition_dim), nn.LeakyReLU(0.2, inplace=True))
+            self.conditional_head = nn.Sequential(
+                nn.Conv2d(channels + condition_dim, channels, 3, 1, 1, bias=False), nn.BatchNorm2d(channels),
+                nn.LeakyReLU(0.2, inplace=True), nn.Conv2d(channels, 1, 4, 1, 0),
+            )
+        else:
+            self.image_score = nn.Linear(channels, 1)
+            self.text_projection = nn.Linear(text_dim, channels, bias=False)
         self.unconditional_head: Optional[nn.Module] = nn.Conv2d(channels, 1, 4, 1, 0) if unconditional else None
+        self.contrast_image = nn.Linear(channels, condition_dim) if contrastive else None
+        self.contrast_text = nn.Linear(text_dim, condition_dim) if contrastive else None
 
     def judge(self, features: Tensor, text: Tensor) -> Tensor:
         """One logit per (image, caption) pair: high when the image is real and shows the caption."""
+        if self.head == "projection":
+            pooled = features.sum(dim=(2, 3))  # (B, C)
+            return self.image_score(pooled).squeeze(1) + (self.text_projection(text) * pooled).sum(dim=1)  # (B,)
         t = self.compress_text(text)[:, :, None, None].expand(-1, -1, features.shape[2], features.shape[3])
         return self.conditional_head(torch.cat([features, t], dim=1)).flatten()  # (B,)
 
     def judge_image(self, features: Tensor) -> Optional[Tensor]:
         return None if self.unconditional_head is None else self.unconditional_head(features).flatten()
+
+    def contrastive_loss(self, features: Tensor, text: Tensor, temperature: float = 0.1) -> Tensor:
+        """Image-text contrastive loss (XMC-GAN, Zhang et al., 2021): image i must pick caption i among the batch's
+        captions and caption i image i (cross-entropy both ways over cosine similarities / ``temperature``).
+
+        Every other caption of the batch is a negative, so captions that differ from the right one in a single
+        attribute teach that attribute; one random wrong caption rarely does.
+        """
+        if self.contrast_image is None or self.contrast_text is None:
+            raise ConfigError("stackgan: this discriminator was built without the contrastive heads")
+        image = nn.functional.normalize(self.contrast_image(features.sum(dim=(2, 3))), dim=1)  # (B, E)
+        words = nn.functional.normalize(self.contrast_text(text), dim=1)  # (B, E)
+        logits = image @ words.T / temperature  # (B, B): row i scores image i against every caption
+        target = torch.arange(logits.shape[0], device=logits.device)
+        return 0.5 * (nn.functional.cross_entropy(logits, target) + nn.functional.cross_entropy(logits.T, target))
 
 
 class TextConditionedGenerator(nn.Module):
