@@ -2,7 +2,7 @@
 
 Protocol: ring of 8 Gaussians (std 0.01) and grid of 25 (std 0.05), 50,000 training points, batch 500;
 each model trains its number of epochs (100 batches each; ``--epochs`` sets one for all) with MLP networks
-(hidden 128, depth 3; WGAN-GP hidden 256), once per seed: the four models of the issue from their registry
+(hidden 128, depth 3; WGAN-GP hidden 256), once per seed: the four baseline models from their registry
 defaults for 20 epochs, and tuned GANs (2-d noise, linear learning-rate decay to 0, 100 epochs; PacGAN's
 packing of 4 samples per discriminator input); the final generator draws 2,500 samples, scored
 by ``illusioncraft.metrics.modes.mode_coverage`` (a sample is high quality within 3 std of its nearest mode; a
