@@ -3,8 +3,8 @@
 Protocol: ring of 8 Gaussians (std 0.01) and grid of 25 (std 0.05), 50,000 training points, batch 500;
 each model trains its number of epochs (100 batches each; ``--epochs`` sets one for all) with MLP networks
 (hidden 128, depth 3; WGAN-GP hidden 256), once per seed: the four baseline models from their registry
-defaults for 20 epochs, and tuned GANs (2-d noise, linear learning-rate decay to 0, 100 epochs; PacGAN's
-packing of 4 samples per discriminator input); the final generator draws 2,500 samples, scored
+defaults for 20 epochs, and tuned GANs (2-d noise, linear learning-rate decay to 0, 100 epochs; then PacGAN's
+packing of 4 samples per discriminator input, or 256 hidden units); the final generator draws 2,500 samples, scored
 by ``illusioncraft.metrics.modes.mode_coverage`` (a sample is high quality within 3 std of its nearest mode; a
 mode is captured when it is the nearest mode of a high-quality sample; reverse KL of the captured-mode
 histogram against uniform). Mean +- std over seeds, printed beside PacGAN's Table 1 (Lin et al., 2018).
@@ -38,6 +38,7 @@ MODELS: dict[str, tuple[str, dict[str, Any], int]] = {  # label: (registry name,
     "unrolled_gan (k=5)": ("unrolled_gan", {"unroll_steps": 5}, 20),
     "gan (non-saturating), z 2-d, lr decay": ("gan", TUNED, 100),
     "gan (non-saturating), z 2-d, lr decay, pack 4": ("gan", {**TUNED, "pack": 4}, 100),
+    "gan (non-saturating), z 2-d, lr decay, hidden 256": ("gan", {**TUNED, "hidden_size": 256}, 100),
 }
 # PacGAN (Lin et al., 2018), Table 1: modes captured / % high quality.
 PACGAN = {

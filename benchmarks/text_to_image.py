@@ -92,6 +92,8 @@ def run() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--stage1-epochs", type=int, default=30)
     parser.add_argument("--stage2-epochs", type=int, default=3)
+    parser.add_argument("--stage1-width", type=int, default=None,
+                        help="Stage-I network width (default: the YAML's); Stage-II reads it from the checkpoint")
     parser.add_argument("--part", choices=["stages", "pipelines", "both"], default="both",
                         help="the two-stage table, the text-pipeline table, or both")
     parser.add_argument("--work-dir", type=Path, default=None, help="keep runs here and reuse finished ones")
@@ -106,9 +108,11 @@ def run() -> None:
 
 def stages_table(args: argparse.Namespace, work: Path) -> None:
     rows: dict[str, list[float]] = {}
+    width = [] if args.stage1_width is None else ["--model.init_args.width", str(args.stage1_width)]
+    tag = f"e{args.stage1_epochs}" + ("" if args.stage1_width is None else f"_w{args.stage1_width}")
     for seed in args.seeds:
-        stage1 = fit("stackgan_shapes_stage1.yaml", work / f"stage1_seed{seed}_e{args.stage1_epochs}", seed, args.stage1_epochs)
-        stage2 = fit("stackgan_shapes_stage2.yaml", work / f"stage2_seed{seed}_e{args.stage1_epochs}_{args.stage2_epochs}", seed,
+        stage1 = fit("stackgan_shapes_stage1.yaml", work / f"stage1_seed{seed}_{tag}", seed, args.stage1_epochs, *width)
+        stage2 = fit("stackgan_shapes_stage2.yaml", work / f"stage2_seed{seed}_{tag}_{args.stage2_epochs}", seed,
                      args.stage2_epochs,
                      "--model.init_args.stage1_checkpoint", str(stage1 / "checkpoints" / "last.ckpt"))
         scores = last_scores(stage2)
@@ -118,7 +122,8 @@ def stages_table(args: argparse.Namespace, work: Path) -> None:
         shown = ", ".join(f"{key} {scores[key]:.4f}" for key in sorted(scores) if key.startswith("val/"))
         print(f"seed {seed}: {shown}", flush=True)
     print(f"\nStackGAN on captioned_shapes (32 px -> 64 px), {len(args.seeds)} seeds, Stage-I {args.stage1_epochs} epochs, "
-          f"Stage-II {args.stage2_epochs} epochs; 500 validation captions, 64 px attribute classifier")
+          f"Stage-II {args.stage2_epochs} epochs{'' if args.stage1_width is None else f', Stage-I width {args.stage1_width}'}; "
+          "500 validation captions, 64 px attribute classifier")
     print("| stage | attribute accuracy % | all attributes right % | FID (attribute-classifier features) |")
     print("|---|---|---|---|")
     print(f"| Stage-I (32 px) | {summary(rows['val/stage1_attribute_accuracy'], 100)} | "

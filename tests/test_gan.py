@@ -121,8 +121,8 @@ def test_short_training_on_ring8_moves_samples_toward_the_modes(tmp_path):
 @pytest.mark.parametrize(
     "experiment",
     [
-        "gan_ring8.yaml", "unrolled_ring8.yaml", "wgan_gp_grid25.yaml", "dcgan_digits.yaml", "wgan_gp_digits.yaml",
-        "cgan_digits.yaml",
+        "gan_ring8.yaml", "gan_grid25.yaml", "unrolled_ring8.yaml", "wgan_gp_grid25.yaml", "dcgan_digits.yaml",
+        "wgan_gp_digits.yaml", "cgan_digits.yaml",
     ],
 )
 def test_gan_experiments_fit_and_write_sample_pictures(tmp_path, experiment):
