@@ -4,16 +4,19 @@ and what lemmatization and stemming do for captions worded unlike the training c
 Protocol. Per seed: Stage-I trains from ``experiments/stackgan_shapes_stage1.yaml`` and Stage-II from
 ``experiments/stackgan_shapes_stage2.yaml`` on that Stage-I's last checkpoint, through the real CLI (epochs as
 below, everything else from the YAMLs). The Stage-II run's last validation scores both stages on the same 500
-validation captions with the same 64 px attribute classifier (trained apart, on real training images): attribute
-accuracy (share of (image, attribute) pairs read as the caption says) and FID in the classifier's feature space
-(Stage-I images are up-sampled to 64 px by the classifier's input resize).
+validation captions with the same 64 px attribute classifier (trained apart, on real training images, half of
+each batch at a random lower resolution): attribute accuracy (share of (image, attribute) pairs read as the
+caption says) and FID in the classifier's feature space (Stage-I images are up-sampled to 64 px by the
+classifier's input resize).
 
 Text pipelines. Stage-I is trained once more (seed 0) with each pipeline and prompted with 500 held-out
 captions (templates and word forms never used in training: plurals, -ing forms, comparatives); we report the
 share of their words the vocabulary does not know and the attribute accuracy of the images drawn for them.
 
     python benchmarks/text_to_image.py [--seeds 0 1 2] [--stage1-epochs 30] [--stage2-epochs 3] [--part both]
-                                       [--work-dir DIR]
+                                       [--stage1-width W] [--work-dir DIR]
+
+``--stage1-width`` overrides the Stage-I YAML's network width (its runs are kept apart, suffixed ``_wW``).
 
 With ``--work-dir`` the runs are kept there and a finished run (marked by ``finished``) is reused by the next
 invocation with the same seed and epochs, so seeds can run in separate processes and an interrupted benchmark

@@ -92,7 +92,8 @@ def test_both_stages_train_from_yaml_and_log_attribute_accuracy_and_fid(trained_
     stage1, stage2 = trained_stages
     first, second = read_metrics(stage1), read_metrics(stage2)
     assert 0.0 <= first["val/attribute_accuracy"] <= 1.0 and first["val/fid"] > 0
-    for key in ("val/attribute_accuracy", "val/fid", "val/stage1_attribute_accuracy", "val/stage1_fid", "train/kl"):
+    for key in ("val/attribute_accuracy", "val/fid", "val/stage1_attribute_accuracy", "val/stage1_fid", "train/kl",
+                "train/consistency"):  # the Stage-II YAML sets consistency_weight
         assert key in second
     assert Image.open(stage2 / "samples" / "final.png").size[0] > 300
     assert Image.open(stage2 / "samples" / "final_stage1.png").size[1] > 0
@@ -177,13 +178,27 @@ def test_cub_yamls_train_on_a_users_captioned_folder(tmp_path, capsys):
     assert "data.root" in line
 
 
-def test_stage2_starts_from_the_enlarged_stage1_image():
+@pytest.mark.parametrize("stage1_skip", [False, True])
+def test_stage2_starts_from_the_enlarged_stage1_image(stage1_skip):
     from illusioncraft.models.stackgan_nets import StageTwoGenerator
 
-    generator = StageTwoGenerator(condition_dim=4, stage1_size=16, image_size=32, width=8)
+    generator = StageTwoGenerator(condition_dim=4, stage1_size=16, image_size=32, width=8, stage1_skip=stage1_skip)
     coarse = torch.rand(2, 3, 16, 16) * 1.8 - 0.9
     enlarged = torch.nn.functional.interpolate(coarse, size=32, mode="bilinear", align_corners=False)
     assert torch.allclose(generator(coarse, torch.randn(2, 4)), enlarged, atol=1e-5)
+
+
+def test_stage1_skip_gives_the_last_layer_the_enlarged_stage1_image():
+    from illusioncraft.models.stackgan_nets import StageTwoGenerator
+
+    generator = StageTwoGenerator(condition_dim=4, stage1_size=16, image_size=32, width=8, stage1_skip=True)
+    seen = []
+    generator.skip.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0]))
+    coarse = torch.rand(2, 3, 16, 16) * 2 - 1
+    generator(coarse, torch.randn(2, 4))
+    enlarged = torch.nn.functional.interpolate(coarse, size=32, mode="bilinear", align_corners=False)
+    assert seen[0].shape[-2:] == (32, 32) and torch.equal(seen[0][:, -3:], enlarged)
+    assert StageTwoGenerator(condition_dim=4, stage1_size=16, image_size=32, width=8).skip is None
 
 
 def test_wandb_gets_a_table_of_captions_beside_their_images(tmp_path):
@@ -277,3 +292,43 @@ def test_contrastive_weight_adds_the_contrastive_term_to_both_losses():
     assert torch.allclose(with_term, without + 0.5 * fake_contrast, atol=1e-5)
     with pytest.raises(Exception, match="contrastive_weight must be >= 0"):
         StackGANStage1(text=text, contrastive_weight=-1.0)
+
+
+def test_stage1_consistency_compares_the_averaged_stage2_image_with_stage1():
+    from illusioncraft.models.stackgan import stage1_consistency
+
+    coarse = torch.rand(2, 3, 8, 8) * 2 - 1
+    enlarged = torch.nn.functional.interpolate(coarse, scale_factor=2, mode="nearest")  # same average per 2x2 block
+    assert float(stage1_consistency(enlarged, coarse)) < 1e-6
+    detail = enlarged + torch.tensor([[0.3, -0.3], [-0.3, 0.3]]).repeat(8, 8)  # detail that averages out
+    assert float(stage1_consistency(detail, coarse)) < 1e-6
+    assert torch.isclose(stage1_consistency(enlarged + 0.2, coarse), torch.tensor(0.2), atol=1e-6)
+
+
+def test_consistency_weight_adds_the_stage1_consistency_to_stage2s_generator_loss(tmp_path):
+    from illusioncraft.models.stackgan import stage1_consistency
+
+    stage1 = tiny_stage1()
+    path = tmp_path / "stage1.ckpt"
+    torch.save({"state_dict": stage1.state_dict(), "hyper_parameters": {
+        **dict(stage1.hparams), "_class_path": "illusioncraft.models.stackgan.StackGANStage1"}}, path)
+    model = StackGANStage2(stage1_checkpoint=str(path), width=8, text_dim=16, condition_dim=8, data_shape=(3, 32, 32),
+                           consistency_weight=4.0)
+    noise, text = torch.randn(4, 8), torch.randint(2, 8, (4, 8))
+
+    def loss_with(weight: float) -> tuple[torch.Tensor, dict]:
+        model.consistency_weight = weight
+        torch.manual_seed(1)  # the same conditioning-augmentation samples in every call
+        return model.generator_loss(noise, text)
+
+    plain, plain_logged = loss_with(0.0)
+    weighted, logged = loss_with(4.0)
+    assert "train/consistency" not in plain_logged
+    torch.manual_seed(1)
+    coarse = model.stage1_images(noise, text)
+    fine = model.generator(coarse, text)[0]
+    assert torch.allclose(logged["train/consistency"], stage1_consistency(fine, coarse))
+    assert float(logged["train/consistency"].detach()) > 0
+    assert torch.allclose(weighted, plain + 4.0 * logged["train/consistency"], atol=1e-6)
+    with pytest.raises(Exception, match="consistency_weight must be >= 0"):
+        StackGANStage2(stage1_checkpoint=str(path), consistency_weight=-1.0)

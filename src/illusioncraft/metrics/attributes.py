@@ -123,7 +123,7 @@ def _train(datamodule: Any, epochs: int, seed: int) -> AttributeClassifier:
     net.train()
     for _ in range(epochs):
         for index in torch.randperm(len(images), generator=generator).split(32):
-            logits = net(images[index])
+            logits = net(reduce_resolution(images[index], generator))
             loss = sum(F.cross_entropy(logits[name], attributes[index, i]) for i, name in enumerate(net.attribute_names))
             optimizer.zero_grad()
             loss.backward()
@@ -132,8 +132,26 @@ def _train(datamodule: Any, epochs: int, seed: int) -> AttributeClassifier:
     return net.eval()
 
 
+def reduce_resolution(images: Tensor, generator: torch.Generator) -> Tensor:
+    """The second half of a batch (N, C, S, S) drawn at a random lower resolution (S/4 to S - 1 px, one per
+    batch) and enlarged back to S, as an image drawn at a lower resolution and enlarged is. Trained on both, the
+    classifier reads a shape from its outline, not from how sharp its edges are: a Stage-I image enlarged to
+    Stage-II's size is then judged on what it draws."""
+    if images.dtype == torch.uint8:
+        images = images.float() / 255
+    size = images.shape[-1]
+    if size < 8 or len(images) < 2:
+        return images
+    low = int(torch.randint(size // 4, size, (1,), generator=generator))
+    half = len(images) // 2
+    reduced = F.interpolate(images[half:], size=(low, low), mode="bilinear", antialias=True, align_corners=False)
+    enlarged = F.interpolate(reduced, size=(size, size), mode="bilinear", align_corners=False).clamp(0, 1)
+    return torch.cat([images[:half], enlarged])
+
+
 def _cache_path(data: str, image_size: int, seed: int, n_images: int, epochs: int) -> Path:
-    return cache_dir() / f"attribute_classifier_{data}_{image_size}px_seed{seed}_n{n_images}_epochs{epochs}.pt"
+    # "multiscale": trained with reduce_resolution; classifiers cached before it are not read
+    return cache_dir() / f"attribute_classifier_multiscale_{data}_{image_size}px_seed{seed}_n{n_images}_epochs{epochs}.pt"
 
 
 def load_attribute_classifier(

@@ -227,14 +227,19 @@ class StackGANStage(AdversarialModule):
         self.log("train/d_loss", d_loss, prog_bar=True)
         if self.discriminator_steps % self.settings["n_critic"] == 0:
             with self.toggled_optimizer(opt_g):
-                fake, mu, log_var = self.draw(self.noise(real.shape[0]), right)
-                g_loss, kl = self.generator_objective(fake, right, mu, log_var)
+                g_loss, logged = self.generator_loss(self.noise(real.shape[0]), right)
                 opt_g.zero_grad()
                 self.manual_backward(g_loss)
                 opt_g.step()
             self.generator_steps += 1
             self._update_ema()
-            self.log_dict({"train/g_loss": g_loss, "train/kl": kl}, prog_bar=True)
+            self.log_dict({"train/g_loss": g_loss, **logged}, prog_bar=True)
+
+    def generator_loss(self, noise: Tensor, right: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        """The generator's loss for one batch of noise and captions, and the terms to log beside it."""
+        fake, mu, log_var = self.draw(noise, right)
+        loss, kl = self.generator_objective(fake, right, mu, log_var)
+        return loss, {"train/kl": kl}
 
     def default_callbacks(self) -> list[Any]:
         """Caption-labelled sample grids (+ a W&B table), attribute accuracy and FID on the validation captions."""
@@ -276,6 +281,13 @@ class StackGANStage1(StackGANStage):
 
     def draw(self, noise: Tensor, text: Tensor, generator: Optional[nn.Module] = None) -> tuple[Tensor, Tensor, Tensor]:
         return (generator or self.generator)(noise, text)
+
+
+def stage1_consistency(fine: Tensor, coarse: Tensor) -> Tensor:
+    """Mean absolute difference between the Stage-II image (B, C, S2, S2) reduced to Stage-I's size by averaging
+    and the Stage-I image (B, C, S1, S1) it refines: Stage-II may add detail, but its coarse picture (the layout,
+    the outline, the colours) stays the one Stage-I drew for the caption."""
+    return (nn.functional.interpolate(fine, size=coarse.shape[-2:], mode="area") - coarse).abs().mean()
 
 
 def _preferred_generator(model: StackGANStage) -> nn.Module:
@@ -328,6 +340,8 @@ class StackGANStage2(StackGANStage):
         unconditional_head: bool = True,
         discriminator_head: str = "concat",
         contrastive_weight: float = 0.0,
+        consistency_weight: float = 0.0,
+        stage1_skip: bool = False,
         ema_decay: Optional[float] = None,
         generator_optimizer: OptimizerSpec = None,
         discriminator_optimizer: OptimizerSpec = None,
@@ -351,7 +365,9 @@ class StackGANStage2(StackGANStage):
             stage_one.load_state_dict(stage1_state)
         if stage_one.text_encoder_name == PRECOMPUTED and text_encoder != PRECOMPUTED:
             raise ConfigError("model 'stackgan_stage2': Stage-I reads pre-computed embeddings; set text_encoder: precomputed")
-        self.residual_blocks = residual_blocks
+        if consistency_weight < 0:
+            raise ConfigError(f"model 'stackgan_stage2': consistency_weight must be >= 0, got {consistency_weight}")
+        self.residual_blocks, self.consistency_weight, self.stage1_skip = residual_blocks, consistency_weight, stage1_skip
         super().__init__(
             text_encoder=text_encoder, text_dim=text_dim, condition_dim=condition_dim, latent_dim=stage1["latent_dim"],
             kl_weight=kl_weight, loss=loss, width=width, unconditional_head=unconditional_head,
@@ -379,7 +395,8 @@ class StackGANStage2(StackGANStage):
         size, stage1_size = data_shape[1], self.stage1.data_shape[1]
         self.generator = TextConditionedGenerator(
             self.make_text_encoder(), ConditioningAugmentation(self.text_dim, self.condition_dim),
-            StageTwoGenerator(self.condition_dim, stage1_size, size, self.settings["width"], self.residual_blocks),
+            StageTwoGenerator(self.condition_dim, stage1_size, size, self.settings["width"], self.residual_blocks,
+                              self.stage1_skip),
         )
         self.discriminator = TextConditionedDiscriminator(
             self.make_text_encoder(),
@@ -407,6 +424,18 @@ class StackGANStage2(StackGANStage):
 
     def draw(self, noise: Tensor, text: Tensor, generator: Optional[nn.Module] = None) -> tuple[Tensor, Tensor, Tensor]:
         return (generator or self.generator)(self.stage1_images(noise, text), text)
+
+    def generator_loss(self, noise: Tensor, right: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        """The shared objective, plus ``consistency_weight`` times the consistency with the Stage-I image."""
+        coarse = self.stage1_images(noise, right)
+        fake, mu, log_var = self.generator(coarse, right)
+        loss, kl = self.generator_objective(fake, right, mu, log_var)
+        logged = {"train/kl": kl}
+        if self.consistency_weight:
+            consistency = stage1_consistency(fake, coarse)
+            loss = loss + self.consistency_weight * consistency
+            logged["train/consistency"] = consistency
+        return loss, logged
 
     @torch.no_grad()
     def sample_both(self, noise: Tensor, text: Tensor) -> tuple[Tensor, Tensor]:

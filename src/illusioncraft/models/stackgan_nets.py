@@ -111,7 +111,8 @@ class StageTwoGenerator(nn.Module):
     zero at initialisation), so training starts from what Stage-I draws instead of from noise.
     """
 
-    def __init__(self, condition_dim: int, stage1_size: int, image_size: int, width: int = 32, residual_blocks: int = 2) -> None:
+    def __init__(self, condition_dim: int, stage1_size: int, image_size: int, width: int = 32, residual_blocks: int = 2,
+                 stage1_skip: bool = False) -> None:
         super().__init__()
         if stage1_size < 8:
             raise ConfigError(f"stackgan_stage2: the Stage-I images must be at least 8 px, got {stage1_size}")
@@ -134,6 +135,11 @@ class StageTwoGenerator(nn.Module):
             blocks.append(_up_block(channels, max(channels // 2, width // 2)))
             channels = max(channels // 2, width // 2)
         self.up = nn.Sequential(*blocks)
+        # stage1_skip: the last layer also sees the enlarged Stage-I image at full resolution, so the correction
+        # can follow its edges exactly instead of recovering them from the S1/4 code
+        self.skip = nn.Sequential(
+            nn.Conv2d(channels + 3, channels, 3, 1, 1, bias=False), nn.BatchNorm2d(channels), nn.ReLU(inplace=True)
+        ) if stage1_skip else None
         self.to_correction = nn.Conv2d(channels, 3, 3, 1, 1)
         nn.init.zeros_(self.to_correction.weight)
         nn.init.zeros_(self.to_correction.bias)
@@ -141,8 +147,11 @@ class StageTwoGenerator(nn.Module):
     def forward(self, stage1_image: Tensor, condition: Tensor) -> Tensor:
         x = self.encode(stage1_image)
         c = condition[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])  # (B, C_c, S1/4, S1/4)
-        correction = self.to_correction(self.up(self.residual(self.join(torch.cat([x, c], dim=1)))))  # (B, 3, S2, S2)
+        features = self.up(self.residual(self.join(torch.cat([x, c], dim=1))))  # (B, C, S2, S2)
         enlarged = nn.functional.interpolate(stage1_image, size=self.image_size, mode="bilinear", align_corners=False)
+        if self.skip is not None:
+            features = self.skip(torch.cat([features, enlarged], dim=1))
+        correction = self.to_correction(features)  # (B, 3, S2, S2)
         return torch.tanh(torch.atanh(enlarged.clamp(-0.999, 0.999)) + correction)
 
 
