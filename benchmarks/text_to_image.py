@@ -20,13 +20,16 @@ share of their words the vocabulary does not know and the attribute accuracy of 
 
 With ``--work-dir`` the runs are kept there and a finished run (marked by ``finished``) is reused by the next
 invocation with the same seed and epochs, so seeds can run in separate processes and an interrupted benchmark
-resumes; delete a run's directory to train it again.
+resumes; delete a run's directory to train it again. A run trained from another version of its YAML or with
+other arguments stops the benchmark with one line instead of being reused; after a change to the code itself,
+use a new work directory.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import statistics
 import tempfile
 from pathlib import Path
@@ -56,14 +59,20 @@ def last_scores(run_dir: Path) -> dict[str, float]:
 
 
 def fit(config: str, run_dir: Path, seed: int, epochs: int, *extra: str) -> Path:
-    """Train ``config`` into ``run_dir``, or reuse the finished run already there."""
+    """Train ``config`` into ``run_dir``, or reuse the finished run already there if it was trained from the same
+    YAML text and arguments (its ``finished`` marker records both)."""
+    path = ROOT / "experiments" / config
+    recipe = f"{config} sha256 {hashlib.sha256(path.read_bytes()).hexdigest()}\n{' '.join(extra)}\n"
     marker = run_dir / "finished"
     if marker.is_file():
+        if marker.read_text() != recipe:
+            raise SystemExit(f"text_to_image: {run_dir} was trained from another version of {config} or other "
+                             "arguments; delete it or use another --work-dir")
         print(f"reusing the finished run {run_dir}", flush=True)
         return run_dir
-    main(["fit", "--config", str(ROOT / "experiments" / config), "--seed_everything", str(seed),
+    main(["fit", "--config", str(path), "--seed_everything", str(seed),
           "--data.init_args.seed", str(seed), "--trainer.max_epochs", str(epochs), "--run.dir", str(run_dir), *QUIET, *extra])
-    marker.write_text(" ".join(extra) + "\n")
+    marker.write_text(recipe)
     return run_dir
 
 

@@ -110,3 +110,19 @@ def test_kid_matches_torchmetrics_polynomial_mmd_and_is_zero_in_expectation_for_
     same, _ = kernel_distance(real, torch.randn(200, 16, generator=generator, dtype=torch.float64), subsets=20, subset_size=100)
     shifted, _ = kernel_distance(real, fake, subsets=20, subset_size=100)
     assert abs(same) < 0.05 < shifted
+
+
+def test_cached_networks_are_saved_through_a_file_of_this_process(tmp_path, monkeypatch):
+    import os
+
+    from illusioncraft.metrics.features import save_atomically
+
+    path = tmp_path / "cache" / "net.pt"
+    written = []
+    real_save = torch.save
+    monkeypatch.setattr(torch, "save", lambda value, target: (written.append(target), real_save(value, target)))
+    save_atomically({"w": torch.ones(2)}, path)
+    save_atomically({"w": torch.zeros(2)}, path)  # a second writer replaces the first whole
+    assert all(str(os.getpid()) in target.name and target != path for target in written)  # never the final name
+    assert torch.equal(torch.load(path, weights_only=True)["w"], torch.zeros(2))
+    assert [p.name for p in path.parent.iterdir()] == ["net.pt"]  # no temporary file left behind

@@ -101,6 +101,15 @@ def test_both_stages_train_from_yaml_and_log_attribute_accuracy_and_fid(trained_
     assert {record["extractor"] for record in records} == {"attribute_classifier"}
 
 
+def test_stage2_checkpoint_rebuilds_the_yamls_skip_and_consistency(trained_stages):
+    from illusioncraft.generate import load_generator
+
+    model = load_generator(trained_stages[1] / "checkpoints" / "last.ckpt")  # what generate reads
+    assert isinstance(model, StackGANStage2)
+    assert model.consistency_weight == 30.0 and model.stage1_skip
+    assert model.generator.net.skip is not None
+
+
 def test_generate_from_text_draws_one_row_per_caption_that_differ(trained_stages, tmp_path, capsys):
     _, stage2 = trained_stages
     out = tmp_path / "out.png"
@@ -319,7 +328,7 @@ def test_consistency_weight_adds_the_stage1_consistency_to_stage2s_generator_los
     def loss_with(weight: float) -> tuple[torch.Tensor, dict]:
         model.consistency_weight = weight
         torch.manual_seed(1)  # the same conditioning-augmentation samples in every call
-        return model.generator_loss(noise, text)
+        return model.caption_generator_loss(noise, text)
 
     plain, plain_logged = loss_with(0.0)
     weighted, logged = loss_with(4.0)
@@ -332,3 +341,24 @@ def test_consistency_weight_adds_the_stage1_consistency_to_stage2s_generator_los
     assert torch.allclose(weighted, plain + 4.0 * logged["train/consistency"], atol=1e-6)
     with pytest.raises(Exception, match="consistency_weight must be >= 0"):
         StackGANStage2(stage1_checkpoint=str(path), consistency_weight=-1.0)
+
+
+def test_text_to_image_benchmark_reuses_only_runs_of_the_same_yaml_and_arguments(tmp_path, monkeypatch):
+    import importlib.util
+
+    script = EXPERIMENTS.parent / "benchmarks" / "text_to_image.py"
+    spec = importlib.util.spec_from_file_location("text_to_image_benchmark", script)
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    trained = []
+    monkeypatch.setattr(benchmark, "main", lambda argv: trained.append(argv))
+    run_dir = tmp_path / "stage2_seed0"
+    run_dir.mkdir()
+    assert benchmark.fit("stackgan_shapes_stage2.yaml", run_dir, 0, 1, "--x", "1") == run_dir and len(trained) == 1
+    assert benchmark.fit("stackgan_shapes_stage2.yaml", run_dir, 0, 1, "--x", "1") == run_dir and len(trained) == 1
+    with pytest.raises(SystemExit, match="stage2_seed0 was trained from another version of stackgan_shapes_stage2.yaml"):
+        benchmark.fit("stackgan_shapes_stage2.yaml", run_dir, 0, 1, "--x", "2")
+    (run_dir / "finished").write_text("--x 1\n")  # a marker written before the YAML was recorded
+    with pytest.raises(SystemExit, match="delete it or use another --work-dir"):
+        benchmark.fit("stackgan_shapes_stage2.yaml", run_dir, 0, 1, "--x", "1")
+    assert len(trained) == 1

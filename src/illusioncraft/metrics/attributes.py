@@ -20,7 +20,7 @@ from torch import Tensor, nn
 
 from illusioncraft import registry
 from illusioncraft.errors import ConfigError
-from illusioncraft.metrics.features import FeatureExtractor, cache_dir
+from illusioncraft.metrics.features import FeatureExtractor, cache_dir, save_atomically
 from illusioncraft.registry import register
 
 NUM_FEATURES = 128
@@ -178,12 +178,9 @@ def load_attribute_classifier(
     validation = datamodule.raw_split("val")
     net.validation_accuracy = attribute_accuracy(net, validation.images, validation.attributes)
     if cache:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(".tmp")
-        saved = {"state_dict": net.state_dict(), "attribute_values": net.attribute_values, "image_size": net.image_size,
-                 "width": net.width, "validation_accuracy": net.validation_accuracy}
-        torch.save(saved, temporary)
-        temporary.replace(path)  # atomic: a concurrent reader never sees half a file
+        save_atomically({"state_dict": net.state_dict(), "attribute_values": net.attribute_values,
+                         "image_size": net.image_size, "width": net.width,
+                         "validation_accuracy": net.validation_accuracy}, path)
     return net
 
 

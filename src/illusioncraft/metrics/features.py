@@ -13,7 +13,7 @@ import hashlib
 import io
 import os
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import torch
 import torch.nn.functional as F
@@ -107,6 +107,16 @@ class FeatureExtractor(nn.Module):
         return self.network.features(images) if hasattr(self.network, "features") else self.network(images)
 
 
+def save_atomically(value: Any, path: Path) -> None:
+    """``torch.save`` to a file of this process, then an atomic rename: a concurrent reader never sees half a
+    file, and processes that train the same network at once (the ranks of a multi-process run) each write their
+    own file instead of one file under another's rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    torch.save(value, temporary)
+    temporary.replace(path)
+
+
 @register("digits_classifier", kind="feature_extractor")
 def digits_classifier(seed: int = 0, cache: bool = True) -> FeatureExtractor:
     """128-d features of a CNN trained (once, then cached) on the digits training split; default for digits."""
@@ -117,10 +127,7 @@ def digits_classifier(seed: int = 0, cache: bool = True) -> FeatureExtractor:
     else:
         net = train_digits_classifier(seed)
         if cache:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_suffix(".tmp")
-            torch.save(net.state_dict(), temporary)
-            temporary.replace(path)  # atomic: a concurrent reader never sees half a file
+            save_atomically(net.state_dict(), path)
     return FeatureExtractor("digits_classifier", net.eval(), 128, DigitsFeatureNet.size)
 
 

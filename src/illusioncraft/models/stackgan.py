@@ -227,7 +227,7 @@ class StackGANStage(AdversarialModule):
         self.log("train/d_loss", d_loss, prog_bar=True)
         if self.discriminator_steps % self.settings["n_critic"] == 0:
             with self.toggled_optimizer(opt_g):
-                g_loss, logged = self.generator_loss(self.noise(real.shape[0]), right)
+                g_loss, logged = self.caption_generator_loss(self.noise(real.shape[0]), right)
                 opt_g.zero_grad()
                 self.manual_backward(g_loss)
                 opt_g.step()
@@ -235,7 +235,7 @@ class StackGANStage(AdversarialModule):
             self._update_ema()
             self.log_dict({"train/g_loss": g_loss, **logged}, prog_bar=True)
 
-    def generator_loss(self, noise: Tensor, right: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+    def caption_generator_loss(self, noise: Tensor, right: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         """The generator's loss for one batch of noise and captions, and the terms to log beside it."""
         fake, mu, log_var = self.draw(noise, right)
         loss, kl = self.generator_objective(fake, right, mu, log_var)
@@ -425,7 +425,7 @@ class StackGANStage2(StackGANStage):
     def draw(self, noise: Tensor, text: Tensor, generator: Optional[nn.Module] = None) -> tuple[Tensor, Tensor, Tensor]:
         return (generator or self.generator)(self.stage1_images(noise, text), text)
 
-    def generator_loss(self, noise: Tensor, right: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+    def caption_generator_loss(self, noise: Tensor, right: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         """The shared objective, plus ``consistency_weight`` times the consistency with the Stage-I image."""
         coarse = self.stage1_images(noise, right)
         fake, mu, log_var = self.generator(coarse, right)

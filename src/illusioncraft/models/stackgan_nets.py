@@ -108,7 +108,9 @@ class StageTwoGenerator(nn.Module):
 
     It corrects the Stage-I image's defects and adds detail, reading the caption again through its own condition.
     The network predicts a correction of the bilinearly enlarged Stage-I image (in tanh's pre-activation space,
-    zero at initialisation), so training starts from what Stage-I draws instead of from noise.
+    zero at initialisation), so training starts from what Stage-I draws instead of from noise. With
+    ``stage1_skip`` an extra full-resolution Conv-BN-ReLU before the output layer also reads the enlarged Stage-I
+    image, so the correction can follow its edges instead of recovering them from the S1/4 code.
     """
 
     def __init__(self, condition_dim: int, stage1_size: int, image_size: int, width: int = 32, residual_blocks: int = 2,
@@ -135,8 +137,6 @@ class StageTwoGenerator(nn.Module):
             blocks.append(_up_block(channels, max(channels // 2, width // 2)))
             channels = max(channels // 2, width // 2)
         self.up = nn.Sequential(*blocks)
-        # stage1_skip: the last layer also sees the enlarged Stage-I image at full resolution, so the correction
-        # can follow its edges exactly instead of recovering them from the S1/4 code
         self.skip = nn.Sequential(
             nn.Conv2d(channels + 3, channels, 3, 1, 1, bias=False), nn.BatchNorm2d(channels), nn.ReLU(inplace=True)
         ) if stage1_skip else None
