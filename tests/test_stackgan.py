@@ -27,6 +27,14 @@ def tiny_stage1(size: int = 16) -> StackGANStage1:
     return StackGANStage1(text=text, width=8, text_dim=16, condition_dim=8, latent_dim=8, data_shape=(3, size, size))
 
 
+def saved_stage1(stage1: StackGANStage1, directory) -> str:
+    """``stage1`` written as a Stage-I checkpoint (weights + hyperparameters) that Stage-II can read."""
+    path = directory / "stage1.ckpt"
+    torch.save({"state_dict": stage1.state_dict(), "hyper_parameters": {
+        **dict(stage1.hparams), "_class_path": "illusioncraft.models.stackgan.StackGANStage1"}}, path)
+    return str(path)
+
+
 def test_conditioning_augmentation_kl_matches_the_closed_form():
     mu, log_var = torch.randn(5, 4, dtype=torch.float64), torch.randn(5, 4, dtype=torch.float64)
     posterior = torch.distributions.Normal(mu, (0.5 * log_var).exp())
@@ -59,10 +67,8 @@ def test_matching_loss_scores_real_images_with_wrong_captions_as_fake():
 
 def test_stage2_keeps_stage1_frozen(tmp_path):
     stage1 = tiny_stage1()
-    path = tmp_path / "stage1.ckpt"
-    torch.save({"state_dict": stage1.state_dict(), "hyper_parameters": {
-        **dict(stage1.hparams), "_class_path": "illusioncraft.models.stackgan.StackGANStage1"}}, path)
-    model = StackGANStage2(stage1_checkpoint=str(path), width=8, text_dim=16, condition_dim=8, data_shape=(3, 32, 32))
+    path = saved_stage1(stage1, tmp_path)
+    model = StackGANStage2(stage1_checkpoint=path, width=8, text_dim=16, condition_dim=8, data_shape=(3, 32, 32))
     before = {name: value.clone() for name, value in model.stage1.state_dict().items()}
     assert all(torch.equal(before[name], value) for name, value in stage1.state_dict().items())  # the checkpoint's weights
     model.train()
@@ -318,10 +324,8 @@ def test_consistency_weight_adds_the_stage1_consistency_to_stage2s_generator_los
     from illusioncraft.models.stackgan import stage1_consistency
 
     stage1 = tiny_stage1()
-    path = tmp_path / "stage1.ckpt"
-    torch.save({"state_dict": stage1.state_dict(), "hyper_parameters": {
-        **dict(stage1.hparams), "_class_path": "illusioncraft.models.stackgan.StackGANStage1"}}, path)
-    model = StackGANStage2(stage1_checkpoint=str(path), width=8, text_dim=16, condition_dim=8, data_shape=(3, 32, 32),
+    path = saved_stage1(stage1, tmp_path)
+    model = StackGANStage2(stage1_checkpoint=path, width=8, text_dim=16, condition_dim=8, data_shape=(3, 32, 32),
                            consistency_weight=4.0)
     noise, text = torch.randn(4, 8), torch.randint(2, 8, (4, 8))
 
@@ -340,7 +344,7 @@ def test_consistency_weight_adds_the_stage1_consistency_to_stage2s_generator_los
     assert float(logged["train/consistency"].detach()) > 0
     assert torch.allclose(weighted, plain + 4.0 * logged["train/consistency"], atol=1e-6)
     with pytest.raises(Exception, match="consistency_weight must be >= 0"):
-        StackGANStage2(stage1_checkpoint=str(path), consistency_weight=-1.0)
+        StackGANStage2(stage1_checkpoint=path, consistency_weight=-1.0)
 
 
 def test_text_to_image_benchmark_reuses_only_runs_of_the_same_yaml_and_arguments(tmp_path, monkeypatch):
