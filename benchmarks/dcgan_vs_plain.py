@@ -25,7 +25,7 @@ from lightning.pytorch import Callback, Trainer
 from illusioncraft import registry
 from illusioncraft.data.digits import DigitsDataModule
 from illusioncraft.metrics.fid import FrechetDistance
-from illusioncraft.models.adversarial import DCGAN
+from illusioncraft.models.gan.dcgan import DCGAN
 
 BATCH, SIZE = 64, 16
 

@@ -56,8 +56,8 @@ def worker(model_name: str, accelerator: str, devices: int, epochs: int, out: Pa
 
     from illusioncraft.data.digits import DigitsDataModule
     from illusioncraft.distributed import configure_trainer_for_model
-    from illusioncraft.models.adversarial import DCGAN
     from illusioncraft.models.classifiers import CNN
+    from illusioncraft.models.gan.dcgan import DCGAN
 
     warnings.filterwarnings("ignore")
     seed_everything(0, verbose=False)

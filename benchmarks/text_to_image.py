@@ -94,7 +94,7 @@ def held_out_scores(checkpoint: Path, n: int = 500) -> tuple[float, float]:
     words = sum(len(caption.split()) for caption in captions)
     unknown = sum(len(encoder.unknown_words(caption)) for caption in captions)
     torch.manual_seed(0)
-    images = model.sample(labels=tokens)
+    images = model.sample(condition=tokens)
     classifier = load_attribute_classifier("captioned_shapes", 32, 0)
     return unknown / words, attribute_accuracy(classifier, images, torch.stack(attributes))["mean"]
 

@@ -11,8 +11,8 @@ import torch.nn.functional as F
 from PIL import Image
 
 from illusioncraft import registry
-from illusioncraft.data.captioned import CaptionedFolderDataModule
 from illusioncraft.data.captioned_digits import CaptionedDigitsDataModule
+from illusioncraft.data.captioned_folder import CaptionedFolderDataModule
 from illusioncraft.data.shapes import CaptionedShapesDataModule, generate_shapes
 from illusioncraft.errors import DataError
 from illusioncraft.metrics.attributes import (

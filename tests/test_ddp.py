@@ -16,7 +16,6 @@ from conftest import EXPERIMENTS, TINY, cli_error, read_metrics, run_cli
 from lightning.pytorch import Callback, Trainer
 
 from illusioncraft import registry
-from illusioncraft.distributed import configure_trainer_for_model
 
 TWO_PROCESSES = ["--trainer.strategy", "ddp_fork", "--trainer.devices", "2", "--trainer.accelerator", "cpu"]
 
@@ -80,12 +79,15 @@ def test_hand_computed_gradients_are_averaged_over_ranks():
     ("strategy", "expected"),
     [("ddp", True), ("ddp_spawn", True), ("auto", True), ("ddp_find_unused_parameters_false", False)],
 )
-def test_gans_under_ddp_search_for_unused_parameters_unless_told_otherwise(strategy, expected):
-    from illusioncraft.models.adversarial import GAN
+def test_gans_under_ddp_search_for_unused_parameters_unless_told_otherwise(tmp_path, strategy, expected):
+    from illusioncraft.cli.app import IllusionCraftCLI
+    from illusioncraft.cli.class_paths import install_registry_class_names
 
-    trainer = Trainer(accelerator="cpu", devices=2, strategy=strategy, logger=False, enable_checkpointing=False)
-    configure_trainer_for_model(trainer, GAN(data_shape=(2,)))
-    assert trainer.strategy._ddp_kwargs["find_unused_parameters"] is expected
+    install_registry_class_names()
+    cli = IllusionCraftCLI(["--config", str(EXPERIMENTS / "gan_ring8.yaml"), "--trainer.accelerator", "cpu",
+                            "--trainer.devices", "2", "--trainer.strategy", strategy, "--run.dir", str(tmp_path / "r"),
+                            "--run.loggers", "[]"], run=False)
+    assert cli.trainer.strategy._ddp_kwargs["find_unused_parameters"] is expected  # read when DDP wraps the model
 
 
 @pytest.mark.parametrize("experiment", ["cnn_digits.yaml", "dcgan_digits.yaml"])

@@ -173,7 +173,7 @@ def bad_checkpoints(tmp_path, good):
     garbage.write_bytes(b"not a checkpoint")
     other_model = tmp_path / "gan.ckpt"
     torch.save({**checkpoint, "hyper_parameters": {**checkpoint["hyper_parameters"],
-                                                    "_class_path": "illusioncraft.models.adversarial.GAN"}}, other_model)
+                                                    "_class_path": "illusioncraft.models.gan.gan.GAN"}}, other_model)
     extra_key = tmp_path / "extra_key.ckpt"
     torch.save({**checkpoint, "state_dict": {**checkpoint["state_dict"], "network.extra": torch.zeros(1)}}, extra_key)
     untrusted = tmp_path / "untrusted.ckpt"

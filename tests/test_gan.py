@@ -11,7 +11,12 @@ from conftest import EXPERIMENTS, TINY, cli_error, read_metrics, run_cli
 from illusioncraft import registry
 from illusioncraft.data.mixtures import Grid25, Ring8
 from illusioncraft.metrics.modes import mode_coverage
-from illusioncraft.models.adversarial import GAN, WGAN, WGANGP, gradient_penalty
+from illusioncraft.models.gan.conditional import ConditionalGAN
+from illusioncraft.models.gan.dcgan import DCGAN
+from illusioncraft.models.gan.gan import GAN
+from illusioncraft.models.gan.loop import Generated, gradient_penalty
+from illusioncraft.models.gan.unrolled import UnrolledGAN
+from illusioncraft.models.gan.wgan import WGAN, WGANGP
 
 REAL = torch.tensor([2.0, -1.0, 0.5])
 FAKE = torch.tensor([-0.5, 1.5, 0.0])
@@ -152,8 +157,6 @@ def test_a_classification_loss_is_not_an_adversarial_loss():
 
 
 def test_dcgan_networks_follow_the_guidelines():
-    from illusioncraft.models.adversarial import DCGAN
-
     model = DCGAN(data_shape=(1, 16, 16))
     g_layers, d_layers = list(model.generator.net), list(model.discriminator.net)
     assert isinstance(g_layers[-1], torch.nn.Tanh) and not isinstance(g_layers[-2], torch.nn.BatchNorm2d)
@@ -166,15 +169,13 @@ def test_dcgan_networks_follow_the_guidelines():
 
 
 def test_unrolled_generator_loss_looks_ahead_without_training_the_discriminator():
-    from illusioncraft.models.adversarial import UnrolledGAN
-
     def generator_gradient(steps: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
         torch.manual_seed(0)
         model = UnrolledGAN(unroll_steps=steps, unroll_lr=0.5, hidden_size=16, depth=1, data_shape=(2,))
         real = Ring8.modes[torch.randint(0, 8, (32,))]
         before = [p.detach().clone() for p in model.discriminator.parameters()]
         torch.manual_seed(1)
-        model.generator_loss(real).backward()
+        model.generator_loss(real, None, None)[0].backward()
         assert all(torch.equal(a, b) for a, b in zip(before, model.discriminator.parameters(), strict=True))
         return torch.cat([p.grad.flatten() for p in model.generator.parameters()]), before
 
@@ -184,16 +185,14 @@ def test_unrolled_generator_loss_looks_ahead_without_training_the_discriminator(
 
 
 def test_unrolled_with_zero_steps_is_the_plain_generator_loss():
-    from illusioncraft.models.adversarial import UnrolledGAN
-
     torch.manual_seed(0)
     unrolled = UnrolledGAN(unroll_steps=0, hidden_size=16, depth=1, data_shape=(2,))
     plain = GAN(hidden_size=16, depth=1, data_shape=(2,))
     plain.load_state_dict(unrolled.state_dict())
     torch.manual_seed(5)
-    a = unrolled.generator_loss(torch.zeros(8, 2))
+    a = unrolled.generator_loss(torch.zeros(8, 2), None, None)[0]
     torch.manual_seed(5)
-    b = plain.generator_loss(torch.zeros(8, 2))
+    b = plain.generator_loss(torch.zeros(8, 2), None, None)[0]
     torch.testing.assert_close(a, b)
 
 
@@ -231,8 +230,6 @@ def test_generate_label_needs_a_conditional_model(tmp_path, capsys, trained_ring
 
 
 def test_conditional_gan_networks_take_the_label():
-    from illusioncraft.models.adversarial import ConditionalGAN
-
     for architecture, shape in (("dcgan", (1, 16, 16)), ("mlp", (1, 8, 8))):
         model = ConditionalGAN(architecture=architecture, num_classes=10, data_shape=shape).eval()
         z = torch.randn(4, 64)
@@ -258,13 +255,11 @@ def test_generate_draws_the_asked_class_and_refuses_unknown_ones(tmp_path, capsy
 
 
 def test_diffaugment_reaches_the_discriminator_for_real_and_fake(monkeypatch):
-    from illusioncraft.models.adversarial import DCGAN
-
     model = DCGAN(diffaugment="translation", data_shape=(1, 16, 16)).train()
     seen = []
     monkeypatch.setattr(model.discriminator_augment, "forward", lambda x, y: (seen.append(x.shape) or x, y))
-    model.discriminator_loss(torch.rand(4, 1, 16, 16) * 2 - 1, torch.rand(4, 1, 16, 16) * 2 - 1)
-    model.generator_loss(torch.zeros(4, 1, 16, 16))
+    model.discriminator_loss(torch.rand(4, 1, 16, 16) * 2 - 1, Generated(torch.rand(4, 1, 16, 16) * 2 - 1), None, None)
+    model.generator_loss(torch.zeros(4, 1, 16, 16), None, None)
     assert len(seen) == 3  # real and fake in the discriminator step, fake in the generator step
     with pytest.raises(Exception, match="unknown policy part"):
         DCGAN(diffaugment="colour", data_shape=(1, 16, 16))
@@ -293,9 +288,9 @@ def test_pack_joins_consecutive_samples_for_the_discriminator():
 def test_packed_gradient_penalty_takes_one_norm_per_discriminator_input(monkeypatch):
     model = WGANGP(architecture="mlp", pack=2, hidden_size=8, depth=1, data_shape=(2,))
     seen = []
-    monkeypatch.setattr("illusioncraft.models.adversarial.gradient_penalty",
+    monkeypatch.setattr("illusioncraft.models.gan.loop.gradient_penalty",
                         lambda critic, real, fake: seen.append((real.shape, fake.shape)) or torch.zeros(()))
-    model.discriminator_loss(torch.randn(6, 2), torch.randn(6, 2))
+    model.penalty(torch.randn(6, 2), torch.randn(6, 2), None)
     assert seen == [((3, 4), (3, 4))]
 
 

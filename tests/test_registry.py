@@ -15,11 +15,20 @@ from illusioncraft.errors import RegistryError
 
 @pytest.fixture
 def isolated_registry(monkeypatch: pytest.MonkeyPatch):
-    """A registry loaded afresh (built-ins and plugins) whose changes, and re-imported modules, vanish afterwards."""
-    monkeypatch.setattr(registry, "_entries", {kind: {} for kind in registry.KINDS})
-    monkeypatch.setattr(registry, "_state", {"built_ins": False, "plugins": False})
+    """The registry with its built-ins, plugins not yet loaded: whatever a test registers, and the plugin modules it
+    imports afresh, vanish afterwards."""
+    registry.load_built_ins()
+    monkeypatch.setattr(registry, "_entries", {kind: dict(names) for kind, names in registry._entries.items()})
+    monkeypatch.setattr(registry, "_by_object", dict(registry._by_object))
+    monkeypatch.setattr(registry, "_by_import_path", dict(registry._by_import_path))
+    monkeypatch.setattr(registry, "_state", {"built_ins": True, "plugins": False})
+    for kind in registry.KINDS:  # drop the installed plugins' entries, so loading them again registers them afresh
+        for name, item in list(registry._entries[kind].items()):
+            if item.origin != registry.BUILT_IN:
+                del registry._entries[kind][name]
+
     def reloaded(name: str) -> bool:
-        return name in registry._BUILT_IN_MODULES or name.startswith("illusioncraft_example_plugin")
+        return name.startswith("illusioncraft_example_plugin")
 
     saved = {name: sys.modules.pop(name) for name in [n for n in sys.modules if reloaded(n)]}
     yield registry

@@ -12,8 +12,14 @@ from conftest import EXPERIMENTS, cli_error, read_metrics, run_cli
 from PIL import Image
 
 from illusioncraft.cli import main
-from illusioncraft.models.stackgan import StackGANStage1, StackGANStage2
-from illusioncraft.models.stackgan_nets import ConditioningAugmentation, kl_to_standard_normal
+from illusioncraft.models.gan.loop import Generated
+from illusioncraft.models.gan.stackgan import StackGANStage1, StackGANStage2, stage1_consistency
+from illusioncraft.nn.networks.stackgan import (
+    ConditioningAugmentation,
+    MatchingDiscriminator,
+    StageTwoGenerator,
+    kl_to_standard_normal,
+)
 from illusioncraft.text import TextEncoder
 
 SMALL_DATA = ["--data.init_args.n_images", "120", "--data.init_args.batch_size", "16"]
@@ -31,7 +37,7 @@ def saved_stage1(stage1: StackGANStage1, directory) -> str:
     """``stage1`` written as a Stage-I checkpoint (weights + hyperparameters) that Stage-II can read."""
     path = directory / "stage1.ckpt"
     torch.save({"state_dict": stage1.state_dict(), "hyper_parameters": {
-        **dict(stage1.hparams), "_class_path": "illusioncraft.models.stackgan.StackGANStage1"}}, path)
+        **dict(stage1.hparams), "_class_path": "illusioncraft.models.gan.stackgan.StackGANStage1"}}, path)
     return str(path)
 
 
@@ -75,9 +81,9 @@ def test_stage2_keeps_stage1_frozen(tmp_path):
     assert not model.stage1.training and not any(p.requires_grad for p in model.stage1.parameters())
     optimizer = torch.optim.Adam(model.generator.parameters())
     text = torch.randint(2, 8, (4, 8))
-    images, mu, log_var = model.draw(torch.randn(4, 8), text)
-    assert images.shape == (4, 3, 32, 32)
-    (images.mean() + kl_to_standard_normal(mu, log_var)).backward()
+    fake = model.generate(torch.randn(4, 8), text)
+    assert fake.samples.shape == (4, 3, 32, 32) and fake.stages["stage1"].shape == (4, 3, 16, 16)
+    (fake.samples.mean() + kl_to_standard_normal(fake.terms["mu"], fake.terms["log_var"])).backward()
     optimizer.step()
     assert all(torch.equal(before[name], value) for name, value in model.stage1.state_dict().items())
 
@@ -195,8 +201,6 @@ def test_cub_yamls_train_on_a_users_captioned_folder(tmp_path, capsys):
 
 @pytest.mark.parametrize("stage1_skip", [False, True])
 def test_stage2_starts_from_the_enlarged_stage1_image(stage1_skip):
-    from illusioncraft.models.stackgan_nets import StageTwoGenerator
-
     generator = StageTwoGenerator(condition_dim=4, stage1_size=16, image_size=32, width=8, stage1_skip=stage1_skip)
     coarse = torch.rand(2, 3, 16, 16) * 1.8 - 0.9
     enlarged = torch.nn.functional.interpolate(coarse, size=32, mode="bilinear", align_corners=False)
@@ -204,8 +208,6 @@ def test_stage2_starts_from_the_enlarged_stage1_image(stage1_skip):
 
 
 def test_stage1_skip_gives_the_last_layer_the_enlarged_stage1_image():
-    from illusioncraft.models.stackgan_nets import StageTwoGenerator
-
     generator = StageTwoGenerator(condition_dim=4, stage1_size=16, image_size=32, width=8, stage1_skip=True)
     seen = []
     generator.skip.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0]))
@@ -256,8 +258,6 @@ def test_a_text_step_given_as_the_text_encoder_is_one_line(tmp_path, capsys):
 
 
 def test_projection_head_adds_the_text_image_inner_product_to_an_image_score():
-    from illusioncraft.models.stackgan_nets import MatchingDiscriminator
-
     torch.manual_seed(0)
     net = MatchingDiscriminator(16, text_dim=5, condition_dim=4, width=4, head="projection")
     features, text = torch.randn(3, net.image_score.in_features, 4, 4), torch.randn(3, 5)
@@ -269,8 +269,6 @@ def test_projection_head_adds_the_text_image_inner_product_to_an_image_score():
 
 
 def test_contrastive_loss_is_cross_entropy_over_the_batchs_captions_both_ways():
-    from illusioncraft.models.stackgan_nets import MatchingDiscriminator
-
     torch.manual_seed(0)
     net = MatchingDiscriminator(16, text_dim=5, condition_dim=4, width=4, contrastive=True)
     features, text = torch.randn(3, net.contrast_image.in_features, 4, 4), torch.randn(3, 5)
@@ -299,10 +297,10 @@ def test_contrastive_weight_adds_the_contrastive_term_to_both_losses():
     plain = model.matching_loss(real, fake, right, wrong)
     model.contrastive_weight = 0.5
     assert torch.allclose(model.matching_loss(real, fake, right, wrong), plain + 0.5 * contrast, atol=1e-5)
-    mu, log_var = torch.zeros(4, 8), torch.zeros(4, 8)
-    with_term = model.generator_objective(fake, right, mu, log_var)[0]
+    generated = Generated(fake, terms={"mu": torch.zeros(4, 8), "log_var": torch.zeros(4, 8)})
+    with_term = model.generator_objective(generated, right)[0]
     model.contrastive_weight = 0.0
-    without = model.generator_objective(fake, right, mu, log_var)[0]
+    without = model.generator_objective(generated, right)[0]
     fake_contrast = d.net.contrastive_loss(d.net.features(fake), d.text_encoder(right))
     assert torch.allclose(with_term, without + 0.5 * fake_contrast, atol=1e-5)
     with pytest.raises(Exception, match="contrastive_weight must be >= 0"):
@@ -310,8 +308,6 @@ def test_contrastive_weight_adds_the_contrastive_term_to_both_losses():
 
 
 def test_stage1_consistency_compares_the_averaged_stage2_image_with_stage1():
-    from illusioncraft.models.stackgan import stage1_consistency
-
     coarse = torch.rand(2, 3, 8, 8) * 2 - 1
     enlarged = torch.nn.functional.interpolate(coarse, scale_factor=2, mode="nearest")  # same average per 2x2 block
     assert float(stage1_consistency(enlarged, coarse)) < 1e-6
@@ -321,26 +317,23 @@ def test_stage1_consistency_compares_the_averaged_stage2_image_with_stage1():
 
 
 def test_consistency_weight_adds_the_stage1_consistency_to_stage2s_generator_loss(tmp_path):
-    from illusioncraft.models.stackgan import stage1_consistency
-
     stage1 = tiny_stage1()
     path = saved_stage1(stage1, tmp_path)
     model = StackGANStage2(stage1_checkpoint=path, width=8, text_dim=16, condition_dim=8, data_shape=(3, 32, 32),
                            consistency_weight=4.0)
     noise, text = torch.randn(4, 8), torch.randint(2, 8, (4, 8))
 
+    torch.manual_seed(1)
+    fake = model.generate(noise, text)
+
     def loss_with(weight: float) -> tuple[torch.Tensor, dict]:
         model.consistency_weight = weight
-        torch.manual_seed(1)  # the same conditioning-augmentation samples in every call
-        return model.caption_generator_loss(noise, text)
+        return model.generator_objective(fake, text)
 
     plain, plain_logged = loss_with(0.0)
     weighted, logged = loss_with(4.0)
     assert "train/consistency" not in plain_logged
-    torch.manual_seed(1)
-    coarse = model.stage1_images(noise, text)
-    fine = model.generator(coarse, text)[0]
-    assert torch.allclose(logged["train/consistency"], stage1_consistency(fine, coarse))
+    assert torch.allclose(logged["train/consistency"], stage1_consistency(fake.samples, fake.stages["stage1"]))
     assert float(logged["train/consistency"].detach()) > 0
     assert torch.allclose(weighted, plain + 4.0 * logged["train/consistency"], atol=1e-6)
     with pytest.raises(Exception, match="consistency_weight must be >= 0"):

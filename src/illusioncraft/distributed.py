@@ -1,33 +1,42 @@
-"""Trainer settings a model needs: DDP's unused-parameter search for GANs, full precision for gradient penalties."""
+"""Trainer settings a model needs: DDP's unused-parameter search for GANs, full precision for gradient penalties.
+
+Both read the model's declared needs (``illusioncraft.contracts``): ``find_unused_parameters`` (every GAN: each
+optimizer step leaves the other network without gradients) and ``penalty_weight`` (a gradient penalty's double
+backward needs float32).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from lightning.pytorch import Trainer
-from lightning.pytorch.strategies import DDPStrategy
-
+from illusioncraft.contracts import FullPrecisionModel, RunDefaults
 from illusioncraft.errors import ConfigError
 
 FULL_PRECISION = ("32-true", "64-true", "32", "64")
+# Lightning's registered DDP strategies that also search for unused parameters
+WITH_UNUSED_PARAMETERS = {
+    name: f"{name}_find_unused_parameters_true" for name in ("ddp", "ddp_spawn", "ddp_fork", "ddp_notebook")
+}
 
 
-def configure_trainer_for_model(trainer: Trainer, model: Any) -> None:
-    """Adjust ``trainer`` for ``model``, or refuse the combination with one line.
+def needs_unused_parameter_search(model: Any) -> bool:
+    return isinstance(model, RunDefaults) and model.find_unused_parameters
 
-    - DDP (``ddp``, ``ddp_spawn``, ``ddp_fork``, or ``auto`` with several devices): a model that sets
-      ``find_unused_parameters = True`` (every GAN: each optimizer step leaves the other network without
-      gradients) gets ``find_unused_parameters=True``, as ``ddp_find_unused_parameters_true`` would, unless the
-      strategy names a value itself.
-    - The WGAN-GP gradient penalty takes a gradient of a gradient; in bf16/fp16 autocast its per-sample norms lose
-      most of their precision, so mixed or half precision is refused for models with a penalty.
-    """
-    strategy = trainer.strategy
-    if isinstance(strategy, DDPStrategy) and getattr(model, "find_unused_parameters", False):
-        strategy._ddp_kwargs.setdefault("find_unused_parameters", True)  # read when DDP wraps the model in setup
-    penalty = getattr(model, "penalty_weight", None)
-    if penalty and str(trainer.precision) not in FULL_PRECISION:
+
+def strategy_for_model(strategy: Any, model: Any) -> Any:
+    """The strategy to run ``model`` with: a DDP strategy named by string becomes its
+    ``..._find_unused_parameters_true`` form for models that need it; anything else is kept as given (an explicit
+    ``ddp_find_unused_parameters_false``, or a strategy object, is respected)."""
+    if isinstance(strategy, str) and needs_unused_parameter_search(model):
+        return WITH_UNUSED_PARAMETERS.get(strategy, strategy)
+    return strategy
+
+
+def check_precision(precision: Any, model: Any) -> None:
+    """Refuse mixed or half precision for a model with a gradient penalty, with one line."""
+    penalty = model.penalty_weight if isinstance(model, FullPrecisionModel) else 0
+    if penalty and str(precision) not in FULL_PRECISION:
         raise ConfigError(
-            f"trainer: precision '{trainer.precision}' is not supported with a gradient penalty (lambda {penalty}), "
+            f"trainer: precision '{precision}' is not supported with a gradient penalty (lambda {penalty}), "
             "whose double backward needs float32; use --trainer.precision 32-true"
         )

@@ -16,12 +16,13 @@ from PIL import Image
 
 from illusioncraft import registry
 from illusioncraft.checkpoints import read_checkpoint
+from illusioncraft.contracts import ClassConditionedModel, TextConditionedModel
 from illusioncraft.errors import ConfigError
 
 
 def load_generator(path: Path) -> Any:
     """The generator model saved in ``path``, in eval mode on the CPU; one-line errors for bad files."""
-    from illusioncraft.models.adversarial import AdversarialModule
+    from illusioncraft.models.gan.loop import AdversarialModule
 
     checkpoint = read_checkpoint(path, what="generate")  # weights_only=True; one line for missing or corrupt files
     hparams = checkpoint.get("hyper_parameters") or {}
@@ -45,13 +46,13 @@ def generate_picture(model: Any, n: int, seed: int = 0, label: Optional[int] = N
 
     labels = None
     if label is not None:
-        if not model.conditional:
+        if not isinstance(model, ClassConditionedModel):
             raise ConfigError(f"generate: {type(model).__name__} is not class-conditional; --label needs a conditional model")
         if not 0 <= label < model.num_classes:
             raise ConfigError(f"generate: label {label} is outside the model's classes 0..{model.num_classes - 1}")
         labels = torch.full((n,), label, dtype=torch.long)
     torch.manual_seed(seed)
-    samples = model.sample(n, labels=labels)
+    samples = model.sample(n, condition=labels)
     if model.is_image_model:
         return image_grid(samples, value_range=(0.0, 1.0))
     return scatter_image(samples, None, f"{type(model).__name__}: {n} samples")
@@ -62,7 +63,7 @@ def generate_from_text(model: Any, captions: list[str], n: int, seed: int = 0) -
     vectors, so rows differ only by what the captions say. Words the model's vocabulary lacks are reported."""
     from illusioncraft.imaging import captioned_rows
 
-    if not hasattr(model, "encode_captions"):
+    if not isinstance(model, TextConditionedModel):
         raise ConfigError(f"generate: --text needs a text-to-image checkpoint (stackgan_stage1/2), got {type(model).__name__}")
     captions = [caption.strip() for caption in captions]
     if not all(captions):
@@ -72,5 +73,5 @@ def generate_from_text(model: Any, captions: list[str], n: int, seed: int = 0) -
         print(f"illusioncraft: warning: words unknown to the model, read as <unk>: {', '.join(unknown)}", file=sys.stderr)
     torch.manual_seed(seed)
     noise = model.noise(n).repeat(len(captions), 1)  # (len(captions) * n, latent)
-    images = model.sample(noise=noise, labels=tokens.repeat_interleave(n, dim=0))
+    images = model.sample(noise=noise, condition=tokens.repeat_interleave(n, dim=0))
     return captioned_rows(list(images.cpu().split(n)), captions)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -15,16 +14,13 @@ import torch  # noqa: E402
 from illusioncraft import registry  # noqa: E402
 from illusioncraft.errors import ConfigError  # noqa: E402
 
-if TYPE_CHECKING:
-    from illusioncraft.sweep import VariantResult
 
-
-def loss_curves(results: Sequence[VariantResult], path: Path, title: str = "") -> None:
-    """Mean training loss of each epoch against training examples seen, one line per variant (log scale)."""
+def loss_curves(curves: Sequence[tuple[str, Sequence[int], Sequence[float]]], path: Path, title: str = "") -> None:
+    """Mean training loss of each epoch against training examples seen, one line per (name, examples seen, losses)
+    curve (log scale)."""
     figure, axis = plt.subplots(figsize=(7, 4.5), dpi=120)
-    for result in results:
-        seen = [result.examples_per_epoch * (epoch + 1) for epoch in range(len(result.epoch_losses))]
-        axis.plot(seen, result.epoch_losses, marker="o", markersize=3, label=result.name)
+    for name, seen, losses in curves:
+        axis.plot(seen, losses, marker="o", markersize=3, label=name)
     axis.set_xlabel("training examples seen")
     axis.set_ylabel("mean training loss of the epoch")
     axis.set_yscale("log")

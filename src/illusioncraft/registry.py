@@ -1,9 +1,11 @@
 """One registry for every kind of pluggable part, filled by built-ins and by third-party entry points.
 
-Built-ins register themselves with ``@register("name")`` on import. Third-party packages add entries through
-the entry-point group ``illusioncraft.plugins``: each entry point names a module to import (whose
-``@register`` lines run on import) or a callable that receives this module. Discovery is lazy and happens
-once, on the first lookup.
+Entries register themselves with ``@register("name")`` when their module is imported. The registry imports
+nothing above itself: the package root declares where the built-ins live (``add_locations``: one package per
+kind, each of which imports its own modules), and the registry imports those packages on the first lookup.
+Third-party packages add entries through the entry-point group ``illusioncraft.plugins``: each entry point
+names a module to import (whose ``@register`` lines run on import) or a callable that receives this module.
+Discovery is lazy and happens once.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import difflib
 import importlib
 import inspect
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
@@ -23,6 +25,7 @@ from illusioncraft.errors import NameClashError, RegistryError
 KINDS = (
     "model",
     "datamodule",
+    "network",
     "augmentation",
     "loss",
     "metric",
@@ -35,41 +38,6 @@ KINDS = (
 )
 ENTRY_POINT_GROUP = "illusioncraft.plugins"
 BUILT_IN = "built-in"
-# Modules whose import registers the built-in entries.
-_BUILT_IN_MODULES = (
-    "illusioncraft.nn.activations",
-    "illusioncraft.nn.optim",
-    "illusioncraft.nn.scratch_optim",
-    "illusioncraft.losses.classification",
-    "illusioncraft.losses.consistency",
-    "illusioncraft.losses.adversarial",
-    "illusioncraft.augment.sample",
-    "illusioncraft.augment.batch",
-    "illusioncraft.augment.augmix",
-    "illusioncraft.augment.diffaugment",
-    "illusioncraft.models.classifiers",
-    "illusioncraft.models.scratch",
-    "illusioncraft.models.adversarial",
-    "illusioncraft.models.stackgan",
-    "illusioncraft.data.digits",
-    "illusioncraft.data.digits_c",
-    "illusioncraft.data.image_folder",
-    "illusioncraft.data.mixtures",
-    "illusioncraft.data.captioned",
-    "illusioncraft.data.shapes",
-    "illusioncraft.data.captioned_digits",
-    "illusioncraft.callbacks.confusion",
-    "illusioncraft.callbacks.samples",
-    "illusioncraft.callbacks.fault",
-    "illusioncraft.metrics.features",
-    "illusioncraft.metrics.attributes",
-    "illusioncraft.callbacks.fid",
-    "illusioncraft.callbacks.text_image",
-    "illusioncraft.loggers",
-    "illusioncraft.text.steps",
-    "illusioncraft.text.vocabulary",
-    "illusioncraft.text.encoders",
-)
 
 T = TypeVar("T")
 
@@ -94,12 +62,23 @@ class Entry:
 
 
 _entries: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
+_by_object: dict[Any, Entry] = {}  # object -> its entry, so a name is read from an object without a scan
+_by_import_path: dict[str, Entry] = {}
+_locations: list[str] = []  # packages whose import registers the built-in entries (declared by the package root)
 _state: dict[str, Any] = {"built_ins": False, "plugins": False}
 _loading_distribution: list[str] = []  # the plugin distribution being loaded, if any
 
 
-def _kind_of(obj: Any) -> str | None:
-    """The kind implied by a class's base, for classes whose base says it unambiguously."""
+def add_locations(packages: Iterable[str]) -> None:
+    """Declare packages whose import registers built-in entries; they are imported on the first lookup."""
+    for package in packages:
+        if package not in _locations:
+            _locations.append(package)
+    _state["built_ins"] = False
+
+
+def kind_of(obj: Any) -> str | None:
+    """The kind implied by a class's base, for classes whose base says it unambiguously (else None)."""
     if not inspect.isclass(obj):
         return None
     import torch
@@ -140,7 +119,7 @@ def register(name: str, kind: str | None = None) -> Callable[[T], T]:
         raise RegistryError(f"registry names are short lower-case strings without spaces; got {name!r}")
 
     def decorate(obj: T) -> T:
-        entry_kind = kind or _kind_of(obj)
+        entry_kind = kind or kind_of(obj)
         if entry_kind is None:
             raise RegistryError(f"cannot tell the kind of {name!r} from its base class; pass kind= (one of {', '.join(KINDS)})")
         if entry_kind not in KINDS:
@@ -153,25 +132,34 @@ def register(name: str, kind: str | None = None) -> Callable[[T], T]:
                 f"and by {entry.origin} ({entry.import_path})"
             )
         _entries[entry_kind][name] = entry
+        _by_object[obj] = entry
+        _by_import_path[entry.import_path] = entry
         return obj
 
     return decorate
 
 
 def load_built_ins() -> None:
-    """Import the modules that register IllusionCraft's own entries (once)."""
+    """Import the declared built-in packages (once)."""
     if _state["built_ins"]:
         return
     _state["built_ins"] = True
-    for module in _BUILT_IN_MODULES:
-        importlib.import_module(module)
+    for package in _locations:
+        importlib.import_module(package)
+
+
+def _plugin_failed(dist: str, entry_point: Any, error: BaseException) -> None:
+    warnings.warn(
+        f"illusioncraft plugin '{dist}' ({entry_point.value}) failed to load: {type(error).__name__}: {error}",
+        stacklevel=3,
+    )
 
 
 def load_plugins() -> None:
     """Load every entry point of the group ``illusioncraft.plugins`` (once).
 
-    A plugin that fails to import is reported as a warning naming its distribution; the others still load.
-    A name clash is not swallowed: it is an error naming both origins.
+    A plugin that fails to import (any exception, ``sys.exit`` included) is reported as a warning naming its
+    distribution; the others still load. A name clash is not swallowed: it is an error naming both origins.
     """
     if _state["plugins"]:
         return
@@ -186,13 +174,10 @@ def load_plugins() -> None:
             loaded = entry_point.load()
             if callable(loaded) and not inspect.ismodule(loaded):
                 loaded(this_module)
-        except NameClashError:
+        except (NameClashError, KeyboardInterrupt):
             raise
-        except Exception as error:  # a broken third-party package must not take the rest down
-            warnings.warn(
-                f"illusioncraft plugin '{dist}' ({entry_point.value}) failed to load: {type(error).__name__}: {error}",
-                stacklevel=2,
-            )
+        except BaseException as error:  # a broken third-party package (even one calling sys.exit) must not take the rest down
+            _plugin_failed(dist, entry_point, error)
         finally:
             _loading_distribution.pop()
 
@@ -247,12 +232,28 @@ def entries(kind: str | None = None) -> list[Entry]:
 def find_by_object(obj: Any) -> Entry | None:
     """The entry whose object is ``obj`` (or whose import path equals obj's), if any."""
     load_plugins()
-    path = f"{getattr(obj, '__module__', '')}.{getattr(obj, '__qualname__', '')}"
-    for kind_entries in _entries.values():
-        for item in kind_entries.values():
-            if item.obj is obj or item.import_path == path:
-                return item
-    return None
+    found = _by_object.get(obj) if _hashable(obj) else None
+    if found is None:
+        found = _by_import_path.get(f"{getattr(obj, '__module__', '')}.{getattr(obj, '__qualname__', '')}")
+    return found
+
+
+def name_of(obj: Any, default: str | None = None) -> str:
+    """The registry name of a registered class or factory (or of an instance's class); ``default`` otherwise
+    (the class name when no default is given)."""
+    target = obj if inspect.isclass(obj) or inspect.isfunction(obj) else type(obj)
+    found = find_by_object(target)
+    if found is not None:
+        return found.name
+    return default if default is not None else getattr(target, "__name__", str(target))
+
+
+def _hashable(obj: Any) -> bool:
+    try:
+        hash(obj)
+    except TypeError:
+        return False
+    return True
 
 
 def resolve_class_path(kind: str, class_path: str) -> Any:

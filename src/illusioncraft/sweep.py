@@ -20,6 +20,7 @@ import csv
 import json
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,11 @@ class VariantResult:
     epoch_losses: list[float]
     examples_per_epoch: int
     test_acc: float
+
+    @property
+    def examples_seen(self) -> list[int]:
+        """Training examples seen at the end of each epoch."""
+        return [self.examples_per_epoch * (epoch + 1) for epoch in range(len(self.epoch_losses))]
 
 
 def load_sweep(path: Path) -> tuple[Path, dict[str, Any], dict[str, dict[str, Any]]]:
@@ -100,15 +106,15 @@ def _training_examples(class_path: str, init_args: dict[str, Any]) -> int:
     return len(data.train_dataset)
 
 
-def run_sweep(path: Path, out: Path | None = None, extra: dict[str, Any] | None = None) -> list[VariantResult]:
-    """Fit every variant (``extra`` overrides win over the file's), then write the summary, picture and W&B run."""
+def run_sweep(
+    path: Path, fit: Callable[[list[str]], None], out: Path | None = None, extra: dict[str, Any] | None = None
+) -> list[VariantResult]:
+    """Fit every variant with ``fit`` (the command line's ``fit``, given its arguments; ``extra`` overrides win over
+    the file's), then write the summary, picture and W&B run."""
     from illusioncraft import registry
-    from illusioncraft.cli import _build_cli_class
-    from illusioncraft.cli import main as cli_main
 
     base, common, variants = load_sweep(path)
-    registry.load_plugins()
-    _build_cli_class()  # one-off imports (Lightning, torchmetrics) before the first variant's clock starts
+    registry.load_plugins()  # one-off imports (Lightning, torchmetrics) before the first variant's clock starts
     out = out or next_version(Path("runs") / path.stem)
     out.mkdir(parents=True, exist_ok=True)
     results = []
@@ -117,14 +123,14 @@ def run_sweep(path: Path, out: Path | None = None, extra: dict[str, Any] | None 
         settings = to_arguments({**common, **overrides, **(extra or {})})
         arguments = ["fit", "--config", str(base), *settings, "--run.dir", str(run_dir)]
         start = time.perf_counter()
-        cli_main([*arguments, "--run.loggers", "[csv]"])
+        fit([*arguments, "--run.loggers", "[csv]"])
         seconds = time.perf_counter() - start
         losses, examples, test_acc = read_run(run_dir)
         results.append(VariantResult(name, run_dir, seconds, losses, examples, test_acc))
     write_summary(out / "summary.csv", results)
     from illusioncraft.plots import loss_curves
 
-    loss_curves(results, out / "loss_curves.png", title=path.stem)
+    loss_curves([(r.name, r.examples_seen, r.epoch_losses) for r in results], out / "loss_curves.png", title=path.stem)
     log_to_wandb(out, path.stem, results)
     print_table(results)
     print(f"sweep directory: {out}")
@@ -136,15 +142,14 @@ def write_summary(path: Path, results: list[VariantResult]) -> None:
         writer = csv.writer(handle)
         writer.writerow(["variant", "final_train_loss", "test_acc", "wall_s", "epochs_x_train_size"])
         for r in results:
-            seen = r.examples_per_epoch * len(r.epoch_losses)
-            writer.writerow([r.name, f"{r.epoch_losses[-1]:.4f}", f"{r.test_acc:.4f}", f"{r.seconds:.1f}", seen])
+            writer.writerow([r.name, f"{r.epoch_losses[-1]:.4f}", f"{r.test_acc:.4f}", f"{r.seconds:.1f}", r.examples_seen[-1]])
 
 
 def print_table(results: list[VariantResult]) -> None:
     print("| variant | final training loss | test accuracy | wall time s | epochs x train size |")
     print("|---|---|---|---|---|")
     for r in results:
-        seen = r.examples_per_epoch * len(r.epoch_losses)
+        seen = r.examples_seen[-1]
         print(f"| {r.name} | {r.epoch_losses[-1]:.4f} | {r.test_acc:.4f} | {r.seconds:.1f} | {seen} |")
 
 

@@ -1,1 +1,10 @@
-"""Lightning callbacks registered by name."""
+"""Lightning callbacks registered by name; importing this package registers them."""
+
+from illusioncraft.callbacks import (  # noqa: F401 - registers the built-in callbacks
+    confusion,
+    fault,
+    fid,
+    modes,
+    samples,
+    text_image,
+)

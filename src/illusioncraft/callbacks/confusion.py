@@ -7,6 +7,7 @@ from pathlib import Path
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.loggers import WandbLogger
 
+from illusioncraft.contracts import ClassLabelledData
 from illusioncraft.imaging import confusion_matrix_image
 from illusioncraft.registry import register
 
@@ -26,7 +27,8 @@ class ConfusionMatrixImage(Callback):
         metric.reset()
         if not trainer.is_global_zero:
             return
-        names = getattr(trainer.datamodule, "class_names", None) or [str(i) for i in range(matrix.shape[0])]
+        data = trainer.datamodule
+        names = data.class_names if isinstance(data, ClassLabelledData) else [str(i) for i in range(matrix.shape[0])]
         image = confusion_matrix_image(matrix, names)
         directory = Path(trainer.default_root_dir)
         directory.mkdir(parents=True, exist_ok=True)

@@ -32,6 +32,7 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from illusioncraft.contracts import RunDefaults
 from illusioncraft.errors import IllusionCraftError
 from illusioncraft.registry import register
 
@@ -63,11 +64,7 @@ def _loss_name(trainer: Trainer, pl_module: LightningModule) -> str:
     """The logged name of the loss being backpropagated: by the optimizer toggled for it in manual optimisation."""
     if pl_module.automatic_optimization:
         return "train/loss"
-    names = getattr(pl_module, "loss_names", None)
-    if names is None:
-        from illusioncraft.models.adversarial import AdversarialModule
-
-        names = ("train/g_loss", "train/d_loss") if isinstance(pl_module, AdversarialModule) else ()
+    names = pl_module.loss_names if isinstance(pl_module, RunDefaults) else ()
     active = [
         index for index, optimizer in enumerate(trainer.optimizers)
         if all(p.requires_grad for group in optimizer.param_groups for p in group["params"])

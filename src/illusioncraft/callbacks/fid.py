@@ -12,6 +12,7 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 
 from illusioncraft import registry
 from illusioncraft.callbacks.provenance import append_provenance
+from illusioncraft.contracts import ClassConditionedModel, GeneratorModel
 from illusioncraft.errors import ConfigError
 from illusioncraft.metrics.fid import FrechetDistance, kernel_distance
 from illusioncraft.registry import register
@@ -74,7 +75,7 @@ class FIDScore(Callback):
         return torch.cat([chunks[i] for i in range(len(sizes))])
 
     def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        if trainer.sanity_checking or not getattr(pl_module, "is_image_model", False):
+        if trainer.sanity_checking or not isinstance(pl_module, GeneratorModel) or not pl_module.is_image_model:
             return
         if self.extractor is None:
             with torch.random.fork_rng(devices=[]):  # building an extractor may train one
@@ -120,7 +121,7 @@ class ConditionalClassAccuracy(Callback):
 
     @torch.no_grad()
     def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        if trainer.sanity_checking or not getattr(pl_module, "conditional", False):
+        if trainer.sanity_checking or not isinstance(pl_module, ClassConditionedModel):
             return
         if self.classifier is None:
             with torch.random.fork_rng(devices=[]):
@@ -129,7 +130,7 @@ class ConditionalClassAccuracy(Callback):
         labels = torch.arange(k, device=pl_module.device).repeat_interleave(self.n_per_class)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(trainer.current_epoch)
-            samples = pl_module.sample(len(labels), labels=labels).cpu()
+            samples = pl_module.sample(condition=labels).cpu()
         predicted = self.classifier(samples).argmax(dim=1)
         correct = (predicted == labels.cpu()).float()
         # every rank draws the same samples, so the ranks agree; sync_dist averages equal values

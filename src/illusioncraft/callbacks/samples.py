@@ -10,6 +10,7 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.loggers import WandbLogger
 from PIL import Image
 
+from illusioncraft.contracts import GeneratorModel, MixtureData
 from illusioncraft.errors import ConfigError
 from illusioncraft.imaging import image_grid
 from illusioncraft.registry import register
@@ -46,11 +47,11 @@ class GeneratorSamples(Callback):
         self.every_n_steps, self.n_points = every_n_steps, n_points
         self.batches = 0
 
-    def picture(self, pl_module: Any, trainer: Trainer, title: str) -> Image.Image:
+    def picture(self, pl_module: GeneratorModel, trainer: Trainer, title: str) -> Image.Image:
         if pl_module.is_image_model:
-            rows = pl_module.num_classes if pl_module.conditional else 8  # conditional: one class per column
-            return image_grid(pl_module.sample(noise=pl_module.fixed_noise).cpu(), nrow=rows, value_range=(0.0, 1.0))
-        modes = getattr(trainer.datamodule, "modes", None)
+            samples = pl_module.sample(noise=pl_module.fixed_noise).cpu()
+            return image_grid(samples, nrow=pl_module.grid_columns, value_range=(0.0, 1.0))
+        modes = trainer.datamodule.modes if isinstance(trainer.datamodule, MixtureData) else None
         return scatter_image(pl_module.sample(self.n_points).cpu(), modes, title)
 
     def save(self, trainer: Trainer, pl_module: LightningModule, name: str) -> None:

@@ -17,20 +17,18 @@ from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor
 
 from illusioncraft.callbacks.provenance import append_provenance
+from illusioncraft.contracts import AttributeData, TextConditionedModel
 from illusioncraft.errors import ConfigError
 from illusioncraft.imaging import captioned_rows
 from illusioncraft.registry import register
 
 
-def _fixed_rows(pl_module: Any, per_caption: int) -> tuple[list[str], Optional[list[Tensor]], list[Tensor]]:
+def _fixed_rows(pl_module: TextConditionedModel, per_caption: int) -> tuple[list[str], Optional[list[Tensor]], list[Tensor]]:
     """(captions, Stage-I rows or None, final rows): ``per_caption`` images for each fixed sample caption."""
     text = pl_module.sample_text.repeat_interleave(per_caption, dim=0)
     noise = pl_module.fixed_noise[: per_caption].repeat(pl_module.sample_text.shape[0], 1)  # same noise in every row
-    if hasattr(pl_module, "sample_both"):
-        coarse, fine = pl_module.sample_both(noise, text)
-        coarse_rows = list(coarse.cpu().split(per_caption))
-    else:
-        fine, coarse_rows = pl_module.sample(noise=noise, labels=text), None
+    *earlier, fine = pl_module.sample_stages(noise=noise, condition=text).values()
+    coarse_rows = list(earlier[0].cpu().split(per_caption)) if earlier else None
     captions = list(pl_module.hparams.get("sample_captions") or [f"caption {i}" for i in range(len(pl_module.sample_text))])
     return captions, coarse_rows, list(fine.cpu().split(per_caption))
 
@@ -111,7 +109,7 @@ class TextImageMetrics(Callback):
 
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         data = trainer.datamodule
-        if not getattr(data, "attribute_names", None) or getattr(data, "grammar", None) is None:
+        if not isinstance(data, AttributeData) or not data.attribute_names or data.grammar is None:
             self.enabled = False
             rank_zero_info(
                 f"text_image_metrics: {type(data).__name__} has no attributes; attribute accuracy and FID are not computed"
@@ -155,13 +153,10 @@ class TextImageMetrics(Callback):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(trainer.current_epoch)
             for text in self.text.to(pl_module.device).split(self.batch_size):
-                noise = pl_module.noise(text.shape[0])
-                if hasattr(pl_module, "sample_both"):
-                    first, second = pl_module.sample_both(noise, text)
-                    coarse.append(first.cpu())
-                else:
-                    second = pl_module.sample(noise=noise, labels=text)
-                fine.append(second.cpu())
+                *earlier, final = pl_module.sample_stages(noise=pl_module.noise(text.shape[0]), condition=text).values()
+                if earlier:
+                    coarse.append(earlier[0].cpu())
+                fine.append(final.cpu())
         scores = self.score(torch.cat(fine), prefix="val/")
         if coarse:
             scores.update(self.score(torch.cat(coarse), prefix="val/stage1_"))

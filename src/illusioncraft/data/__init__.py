@@ -1,1 +1,11 @@
-"""LightningDataModules registered by name."""
+"""LightningDataModules registered by name; importing this package registers them."""
+
+from illusioncraft.data import (  # noqa: F401 - registers the built-in datamodules
+    captioned_digits,
+    captioned_folder,
+    digits,
+    digits_c,
+    image_folder,
+    mixtures,
+    shapes,
+)

@@ -58,6 +58,10 @@ class ImageClassificationDataModule(LightningDataModule):
     class_names: list[str]
 
     @property
+    def data_shape(self) -> tuple[int, int, int]:
+        return self.image_shape
+
+    @property
     def num_classes(self) -> int:
         return len(self.class_names)
 

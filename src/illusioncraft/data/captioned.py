@@ -1,4 +1,4 @@
-"""Images with captions for text-to-image GANs: the shared datamodule, caption grammars, and ``captioned_folder``.
+"""Images with captions for text-to-image GANs: the splits, the dataset of batch dicts and the shared datamodule.
 
 Every batch is a dict (training, validation and test alike)::
 
@@ -23,24 +23,21 @@ class-label ``fid`` callback) do not apply here: ``raw_split(split).images`` hol
 from __future__ import annotations
 
 import random
-import re
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, Optional, Union
 
 import numpy as np
 import torch
 from lightning.pytorch import LightningDataModule
-from PIL import Image, UnidentifiedImageError
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset
 
+from illusioncraft import registry
+from illusioncraft.data.captions import CaptionGrammar
+from illusioncraft.data.sampling import CaptionDrawSampler
 from illusioncraft.errors import ConfigError, DataError
-from illusioncraft.registry import register
 
 SPLITS = ("train", "val", "test")
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
 TextSteps = Optional[list[Union[str, dict]]]
 
 
@@ -67,33 +64,6 @@ class CaptionedSplit:
             groups=self.groups[indices],
             embeddings=None if self.embeddings is None else self.embeddings[indices],
         )
-
-
-# --------------------------------------------------------------------------------------------------- sampling
-
-
-class CaptionDrawSampler(Sampler):
-    """Yields ``(index, caption_draw, wrong_draw, wrong_caption_draw)``: a shuffled order and three random ints per
-    image, deterministic given ``seed`` and the epoch (fixed across epochs when ``shuffle`` is off)."""
-
-    def __init__(self, n: int, seed: int, shuffle: bool) -> None:
-        self.n, self.seed, self.shuffle, self.epoch = n, seed, shuffle, 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __iter__(self) -> Iterator[tuple[int, int, int, int]]:
-        epoch = self.epoch if self.shuffle else 0
-        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-        order = torch.randperm(self.n, generator=generator) if self.shuffle else torch.arange(self.n)
-        draws = torch.randint(2**31 - 1, (self.n, 3), generator=generator)  # (N, 3)
-        if self.shuffle:
-            self.epoch += 1  # Lightning also calls set_epoch; both agree
-        for index, (caption, wrong, wrong_caption) in zip(order.tolist(), draws.tolist(), strict=True):
-            yield index, caption, wrong, wrong_caption
 
 
 class CaptionedDataset(Dataset):
@@ -175,7 +145,7 @@ class CaptionedDataModule(LightningDataModule):
         val_fraction: float = 0.1,
     ) -> None:
         super().__init__()
-        name = getattr(self, "name", None) or type(self).__name__
+        name = registry.name_of(type(self))
         for key, value, low in (("image_size", image_size, 4), ("batch_size", batch_size, 1), ("min_freq", min_freq, 1),
                                 ("max_length", max_length, 1), ("num_workers", num_workers, 0)):
             if not isinstance(value, int) or value < low:
@@ -195,6 +165,10 @@ class CaptionedDataModule(LightningDataModule):
     image_shape: tuple[int, int, int]
     attribute_names: list[str]
     attribute_values: dict[str, list[str]]
+
+    @property
+    def data_shape(self) -> tuple[int, int, int]:
+        return self.image_shape
 
     @property
     def num_attributes(self) -> int:
@@ -237,9 +211,11 @@ class CaptionedDataModule(LightningDataModule):
         steps = list(DEFAULT_TEXT_STEPS) if self.text_steps is None else self.text_steps
         training = [caption for captions in self.captions("train") for caption in captions]
         encoder = TextEncoder(steps=steps, min_freq=self.min_freq, max_length=self.max_length).fit(training)
-        self._use_text_encoder(encoder)
+        self.use_text_encoder(encoder)
 
-    def _use_text_encoder(self, encoder: Any) -> None:
+    def use_text_encoder(self, encoder: Any) -> None:
+        """Encode every split's captions with ``encoder`` (a fitted ``TextEncoder``): fitted here on the training
+        captions, or a trained model's own, whose vocabulary then decides the ids."""
         self.text_encoder = encoder
         datasets = {}
         for split in SPLITS:
@@ -264,7 +240,7 @@ class CaptionedDataModule(LightningDataModule):
     def held_out_captions(self, n: int, seed: int = 0) -> list[tuple[str, Tensor]]:
         """``n`` (caption, (A,) attributes) paraphrases in word forms and templates never used in training captions."""
         if self.grammar is None:
-            raise ConfigError(f"data '{type(self).__name__}' has no caption grammar, so no held-out captions")
+            raise ConfigError(f"data '{registry.name_of(type(self))}' has no caption grammar, so no held-out captions")
         rng = random.Random(seed)
         sizes = [len(self.attribute_values[name]) for name in self.attribute_names]
         result = []
@@ -283,7 +259,7 @@ class CaptionedDataModule(LightningDataModule):
         from illusioncraft.text import TextEncoder
 
         if self.text_encoder is None or self.text_encoder.state() != state["text_encoder"]:
-            self._use_text_encoder(TextEncoder.from_state(state["text_encoder"]))
+            self.use_text_encoder(TextEncoder.from_state(state["text_encoder"]))
 
     def _loader(self, dataset: Optional[CaptionedDataset], shuffle: bool) -> DataLoader:
         if dataset is None:
@@ -306,67 +282,6 @@ class CaptionedDataModule(LightningDataModule):
         return self._loader(self.test_dataset, shuffle=False)
 
 
-# ---------------------------------------------------------------------------------------------------- grammar
-
-WORD = re.compile(r"[a-z0-9]+")
-
-
-@dataclass
-class CaptionGrammar:
-    """Caption templates and word forms of a procedural set.
-
-    Templates are ``str.format`` strings with one slot per attribute (``"a {size} {colour} {shape}"``). Training
-    captions use ``words``; held-out paraphrases use ``held_out_templates`` and ``held_out_words`` (forms that
-    never occur in training captions but lemmatize or stem to training tokens; an attribute missing there keeps
-    its training forms). ``parse`` reads attributes back from any caption that uses either set of forms.
-    """
-
-    attribute_values: dict[str, list[str]]
-    words: dict[str, dict[str, list[str]]]  # attribute -> value -> word forms of training captions
-    templates: list[str]
-    held_out_words: dict[str, dict[str, list[str]]] = field(default_factory=dict)
-    held_out_templates: list[str] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self._lookup: dict[str, dict[str, int]] = {}  # attribute -> word form -> value index
-        for attribute, values in self.attribute_values.items():
-            forms = self._lookup[attribute] = {}
-            for index, value in enumerate(values):
-                for table in (self.words, self.held_out_words):
-                    for form in table.get(attribute, {}).get(value, []):
-                        forms[form] = index
-        clashes = {form for a in self._lookup for b in self._lookup if a < b for form in self._lookup[a].keys() & self._lookup[b]}
-        if clashes:
-            raise ValueError(f"caption grammar: words name two attributes: {sorted(clashes)}")
-
-    def _fill(self, template: str, attributes: Sequence[int], rng: random.Random, held_out: bool) -> str:
-        slots = {}
-        for attribute, index in zip(self.attribute_values, attributes, strict=True):
-            value = self.attribute_values[attribute][index]
-            table = self.held_out_words if held_out and attribute in self.held_out_words else self.words
-            slots[attribute] = rng.choice(table[attribute][value])
-        return template.format(**slots)
-
-    def captions(self, attributes: Sequence[int], rng: random.Random, count: int) -> list[str]:
-        """``count`` training captions of one image, from distinct templates (cycling if there are fewer)."""
-        order = rng.sample(self.templates, len(self.templates))
-        return [self._fill(order[i % len(order)], attributes, rng, held_out=False) for i in range(count)]
-
-    def held_out_caption(self, attributes: Sequence[int], rng: random.Random) -> str:
-        return self._fill(rng.choice(self.held_out_templates), attributes, rng, held_out=True)
-
-    def parse(self, caption: str) -> Optional[list[int]]:
-        """Attribute indices named by the caption's words, or None if one is missing or named twice differently."""
-        words = WORD.findall(caption.lower())
-        result = []
-        for attribute in self.attribute_values:
-            found = {self._lookup[attribute][word] for word in words if word in self._lookup[attribute]}
-            if len(found) != 1:
-                return None
-            result.append(found.pop())
-        return result
-
-
 def split_indices(n: int, val_fraction: float, seed: int) -> tuple[Tensor, Tensor]:
     """A seeded permutation of range(n) cut into (train, val) indices; each gets at least two images (n >= 4), so
     that every split can draw a mismatched caption."""
@@ -375,146 +290,3 @@ def split_indices(n: int, val_fraction: float, seed: int) -> tuple[Tensor, Tenso
     return order[n_val:].sort().values, order[:n_val].sort().values
 
 
-# -------------------------------------------------------------------------------------------- captioned_folder
-
-
-def read_rgb(path: Path, size: int) -> Tensor:
-    """Decode an image to (3, size, size) in [0, 1]: centre square crop, then Lanczos resize; one-line error."""
-    try:
-        with Image.open(path) as image:
-            image = image.convert("RGB")
-            side = min(image.size)
-            left, top = (image.width - side) // 2, (image.height - side) // 2
-            image = image.crop((left, top, left + side, top + side)).resize((size, size), Image.LANCZOS)
-            array = np.asarray(image, dtype=np.float32) / 255.0  # (S, S, 3)
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
-        raise DataError(f"captioned_folder: cannot read image '{path}': {error}") from None
-    return torch.from_numpy(array.transpose(2, 0, 1).copy())  # (3, S, S)
-
-
-def check_readable(path: Path) -> None:
-    """Open the file's header so a broken image is reported before training starts."""
-    try:
-        with Image.open(path) as image:
-            image.verify()
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
-        raise DataError(f"captioned_folder: cannot read image '{path}': {error}") from None
-
-
-def read_captions(path: Path, image: Path) -> list[str]:
-    """The non-empty lines of a caption file; one-line errors for a missing, unreadable or empty file."""
-    if not path.is_file():
-        raise DataError(f"captioned_folder: missing caption file '{path}' for image '{image}' (one caption per line)")
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as error:
-        raise DataError(f"captioned_folder: cannot read caption file '{path}': {error}") from None
-    captions = [line.strip() for line in lines if line.strip()]
-    if not captions:
-        raise DataError(f"captioned_folder: caption file '{path}' is empty; write one caption per line")
-    return captions
-
-
-class FolderImages:
-    """Image files decoded on access to (3, S, S) tensors in [0, 1]."""
-
-    def __init__(self, paths: list[Path], size: int) -> None:
-        self.paths, self.size = paths, size
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def __getitem__(self, index: int) -> Tensor:
-        return read_rgb(self.paths[index], self.size)
-
-    def subset(self, indices: list[int]) -> FolderImages:
-        return FolderImages([self.paths[i] for i in indices], self.size)
-
-
-@register("captioned_folder")
-class CaptionedFolderDataModule(CaptionedDataModule):
-    """Your captioned images in the CUB / Oxford-102 layout: ``root/images/<class>/<name>.jpg`` with captions in
-    ``root/text/<class>/<name>.txt`` (one per line); class folders are optional.
-
-    ``embeddings`` names a file of pre-computed sentence embeddings (read with ``load_sentence_embeddings``) of
-    shape (N images, captions per image, D) whose rows follow the images sorted by their path under
-    ``images/`` (``<class>/<name>``); StackGAN's ``filenames.pickle`` order must be sorted that way first.
-    The images are split into train and val by ``seed``; the test split is the val split.
-    """
-
-    name = "captioned_folder"
-
-    def __init__(
-        self,
-        root: str,
-        embeddings: Optional[str] = None,
-        image_size: int = 32,
-        batch_size: int = 64,
-        num_workers: int = 0,
-        seed: int = 0,
-        text_steps: TextSteps = None,
-        min_freq: int = 1,
-        max_length: int = 16,
-        val_fraction: float = 0.1,
-    ) -> None:
-        super().__init__(image_size, batch_size, num_workers, seed, text_steps, min_freq, max_length, val_fraction)
-        self.save_hyperparameters()
-        self.root = Path(root)
-        if not self.root.is_dir():
-            raise DataError(f"captioned_folder: data.root '{root}' is not a directory")
-        self.image_dir, self.text_dir = self.root / "images", self.root / "text"
-        for folder in (self.image_dir, self.text_dir):
-            if not folder.is_dir():
-                raise DataError(
-                    f"captioned_folder: '{folder}' is missing; expected images/<class>/<name>.jpg and text/<class>/<name>.txt"
-                )
-        if embeddings is not None and not Path(embeddings).is_file():
-            raise DataError(f"captioned_folder: data.embeddings file '{embeddings}' does not exist")
-        self.embeddings_path = embeddings
-        self.class_names = sorted(d.name for d in self.image_dir.iterdir() if d.is_dir() and not d.name.startswith("."))
-        self.attribute_names, self.attribute_values = [], {}
-
-    def _image_files(self) -> list[Path]:
-        files = sorted(
-            (f for f in self.image_dir.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES),
-            key=lambda f: f.relative_to(self.image_dir).as_posix(),
-        )
-        if len(files) < 4:
-            raise DataError(f"captioned_folder: '{self.image_dir}' needs at least 4 images (2 per split), found {len(files)}")
-        return files
-
-    def load_splits(self) -> dict[str, CaptionedSplit]:
-        files = self._image_files()
-        captions = []
-        for path in files:
-            check_readable(path)
-            captions.append(read_captions((self.text_dir / path.relative_to(self.image_dir)).with_suffix(".txt"), path))
-        classes = [path.relative_to(self.image_dir).parts[0] if path.parent != self.image_dir else "" for path in files]
-        if len(set(classes)) >= 2:  # mismatches come from another class directory
-            groups = torch.tensor([sorted(set(classes)).index(c) for c in classes])
-        else:  # no classes: any other image
-            groups = torch.arange(len(files))
-        embeddings = None
-        if self.embeddings_path is not None:
-            from illusioncraft.text import load_sentence_embeddings
-
-            embeddings = load_sentence_embeddings(self.embeddings_path)  # (N, C, D)
-            if embeddings.shape[0] != len(files):
-                raise DataError(
-                    f"captioned_folder: embeddings file '{self.embeddings_path}' has {embeddings.shape[0]} rows "
-                    f"but '{self.image_dir}' has {len(files)} images (rows follow the sorted image paths)"
-                )
-        everything = CaptionedSplit(
-            images=FolderImages(files, self.image_size),
-            captions=captions,
-            attributes=torch.zeros(len(files), 0, dtype=torch.long),  # (N, 0): no attributes
-            groups=groups,
-            embeddings=embeddings,
-        )
-        train, val = split_indices(len(files), self.val_fraction, self.seed)
-        splits = {"train": everything.subset(train), "val": everything.subset(val)}
-        for split in splits.values():
-            if len(set(split.groups.tolist())) < 2:  # a split with one class mismatches any other image
-                split.groups = torch.arange(len(split))
-        splits["test"] = splits["val"]
-        return splits

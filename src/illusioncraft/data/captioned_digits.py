@@ -15,7 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from illusioncraft.data.captioned import SPLITS, CaptionedDataModule, CaptionedSplit, CaptionGrammar, TextSteps
+from illusioncraft.data.captioned import SPLITS, CaptionedDataModule, CaptionedSplit, TextSteps
+from illusioncraft.data.captions import CaptionGrammar
 from illusioncraft.data.digits import digits_split
 from illusioncraft.errors import ConfigError
 from illusioncraft.registry import register
@@ -75,7 +76,6 @@ class CaptionedDigitsDataModule(CaptionedDataModule):
     ``renderings`` draws each handwritten digit that many times, each with its own colour and stroke.
     """
 
-    name = "captioned_digits"
     grammar = GRAMMAR
 
     def __init__(

@@ -5,38 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, Optional
 
-import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
 from sklearn.model_selection import train_test_split
 from torch.utils.data import Dataset
 
 from illusioncraft.augment.pipeline import AugmentationSpecs
 from illusioncraft.data.base import BatchSize, ImageClassificationDataModule
+from illusioncraft.data.images import IMAGE_SUFFIXES, check_readable, read_image
 from illusioncraft.errors import ConfigError, DataError
 from illusioncraft.registry import register
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
-
-
-def read_image(path: Path, channels: int, size: int) -> np.ndarray:
-    """Decode one image file to float32 (C, size, size) in [0, 1]; one-line error naming the file."""
-    try:
-        with Image.open(path) as image:
-            image = image.convert("L" if channels == 1 else "RGB").resize((size, size), Image.BILINEAR)
-            array = np.asarray(image, dtype=np.float32) / 255.0
-    except (UnidentifiedImageError, OSError, ValueError) as error:
-        raise DataError(f"image_folder: cannot read image '{path}': {error}") from None
-    return array[None] if channels == 1 else array.transpose(2, 0, 1)
-
-
-def check_readable(path: Path) -> None:
-    """Open the file's header so that a broken file is reported before training starts."""
-    try:
-        with Image.open(path) as image:
-            image.verify()
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
-        raise DataError(f"image_folder: cannot read image '{path}': {error}") from None
 
 
 class ImageFileDataset(Dataset):
@@ -50,7 +27,7 @@ class ImageFileDataset(Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         path, label = self.samples[index]
-        return torch.from_numpy(read_image(path, self.channels, self.size)), label
+        return read_image(path, self.size, self.channels, what="image_folder"), label
 
 
 def scan_classes(root: Path) -> tuple[list[str], list[tuple[Path, str]]]:
@@ -109,7 +86,7 @@ class ImageFolderDataModule(ImageClassificationDataModule):
         if not files:
             raise DataError(f"image_folder: no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) under '{folder}'")
         for path, _ in files:
-            check_readable(path)
+            check_readable(path, "image_folder")
         index = {name: i for i, name in enumerate(self.class_names)}
         return [(path, index[name]) for path, name in files]
 

@@ -36,7 +36,6 @@ class MixtureDataModule(LightningDataModule):
         if n_samples < 1 or batch_size < 1:
             raise ConfigError(f"data: n_samples and batch_size must be >= 1, got {n_samples}, {batch_size}")
         self.n_samples, self.batch_size, self.seed, self.num_workers = n_samples, batch_size, seed, num_workers
-        self.image_shape: Optional[tuple[int, ...]] = None
         self.data_shape = (2,)
         self.train_dataset: Optional[TensorDataset] = None
 

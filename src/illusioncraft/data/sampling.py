@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sized
 
 import torch
-from torch.utils.data import BatchSampler, RandomSampler
+from torch.utils.data import BatchSampler, RandomSampler, Sampler
 
 
 class EpochShuffleSampler(RandomSampler):
@@ -42,3 +42,27 @@ class EpochBatchSampler(BatchSampler):
     def set_epoch(self, epoch: int) -> None:
         if hasattr(self.sampler, "set_epoch"):
             self.sampler.set_epoch(epoch)
+
+
+class CaptionDrawSampler(Sampler):
+    """Yields ``(index, caption_draw, wrong_draw, wrong_caption_draw)``: a shuffled order and three random ints per
+    image, deterministic given ``seed`` and the epoch (fixed across epochs when ``shuffle`` is off)."""
+
+    def __init__(self, n: int, seed: int, shuffle: bool) -> None:
+        self.n, self.seed, self.shuffle, self.epoch = n, seed, shuffle, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self) -> Iterator[tuple[int, int, int, int]]:
+        epoch = self.epoch if self.shuffle else 0
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+        order = torch.randperm(self.n, generator=generator) if self.shuffle else torch.arange(self.n)
+        draws = torch.randint(2**31 - 1, (self.n, 3), generator=generator)  # (N, 3)
+        if self.shuffle:
+            self.epoch += 1  # Lightning also calls set_epoch; both agree
+        for index, (caption, wrong, wrong_caption) in zip(order.tolist(), draws.tolist(), strict=True):
+            yield index, caption, wrong, wrong_caption

@@ -18,7 +18,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from illusioncraft.data.captioned import CaptionedDataModule, CaptionedSplit, CaptionGrammar, TextSteps, split_indices
+from illusioncraft.data.captioned import CaptionedDataModule, CaptionedSplit, TextSteps, split_indices
+from illusioncraft.data.captions import CaptionGrammar
 from illusioncraft.errors import ConfigError
 from illusioncraft.registry import register
 
@@ -116,7 +117,6 @@ class CaptionedShapesDataModule(CaptionedDataModule):
     from its own random stream.
     """
 
-    name = "captioned_shapes"
     grammar = GRAMMAR
 
     def __init__(

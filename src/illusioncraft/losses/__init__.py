@@ -1,1 +1,3 @@
-"""Loss functions registered by name."""
+"""Loss functions registered by name: classification, consistency (AugMix's JSD) and adversarial losses."""
+
+from illusioncraft.losses import adversarial, classification, consistency  # noqa: F401 - registers the losses

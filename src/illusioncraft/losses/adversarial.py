@@ -1,6 +1,8 @@
 """Adversarial losses, all computed on the discriminator's raw logits (stable, and safe under mixed precision).
 
-Each loss has ``discriminator(real_logits, fake_logits)`` and ``generator(fake_logits)``; both return means.
+Each loss has ``discriminator(real_logits, fake_logits)`` and ``generator(fake_logits, real_logits=None)``; both
+return means. A loss whose generator objective compares with the real logits (a relativistic loss) sets
+``generator_needs_real = True`` and the loop passes them.
 With D(x) = sigmoid(logit):
 
 - minimax:        D maximises log D(x) + log(1 - D(G(z)));  G minimises log(1 - D(G(z)))  (saturates)
@@ -13,6 +15,8 @@ With D(x) = sigmoid(logit):
 
 from __future__ import annotations
 
+from typing import Optional
+
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -20,14 +24,17 @@ from illusioncraft.registry import register
 
 
 class AdversarialLoss:
-    """Base: the pair of objectives of one GAN formulation."""
+    """Base: the pair of objectives of one GAN formulation, on the discriminator's logits (no sigmoid inside D)."""
 
     gradient_penalty: float = 0.0  # the weight the adversarial loop uses unless the model overrides it
+    generator_needs_real: bool = False  # whether ``generator`` needs the real logits (the loop computes them if so)
 
     def discriminator(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+        """The discriminator's loss for the logits of a real and a generated batch."""
         raise NotImplementedError
 
-    def generator(self, fake_logits: Tensor) -> Tensor:
+    def generator(self, fake_logits: Tensor, real_logits: Optional[Tensor] = None) -> Tensor:
+        """The generator's loss for the logits of its batch (and of the real batch, when it needs them)."""
         raise NotImplementedError
 
 
@@ -39,7 +46,7 @@ class Minimax(AdversarialLoss):
         # -log sigmoid(r) - log(1 - sigmoid(f)) = softplus(-r) + softplus(f)
         return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
 
-    def generator(self, fake_logits: Tensor) -> Tensor:
+    def generator(self, fake_logits: Tensor, real_logits: Optional[Tensor] = None) -> Tensor:
         return -F.softplus(fake_logits).mean()  # log(1 - sigmoid(f)) = -softplus(f)
 
 
@@ -47,7 +54,7 @@ class Minimax(AdversarialLoss):
 class NonSaturating(Minimax):
     """Non-saturating GAN loss: G minimises -log D(G(z)), strong gradients when D rejects the fakes."""
 
-    def generator(self, fake_logits: Tensor) -> Tensor:
+    def generator(self, fake_logits: Tensor, real_logits: Optional[Tensor] = None) -> Tensor:
         return F.softplus(-fake_logits).mean()
 
 
@@ -58,7 +65,7 @@ class Wasserstein(AdversarialLoss):
     def discriminator(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
         return fake_logits.mean() - real_logits.mean()
 
-    def generator(self, fake_logits: Tensor) -> Tensor:
+    def generator(self, fake_logits: Tensor, real_logits: Optional[Tensor] = None) -> Tensor:
         return -fake_logits.mean()
 
 
@@ -76,7 +83,7 @@ class Hinge(AdversarialLoss):
     def discriminator(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
         return F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
 
-    def generator(self, fake_logits: Tensor) -> Tensor:
+    def generator(self, fake_logits: Tensor, real_logits: Optional[Tensor] = None) -> Tensor:
         return -fake_logits.mean()
 
 
@@ -87,5 +94,5 @@ class LeastSquares(AdversarialLoss):
     def discriminator(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
         return 0.5 * ((real_logits - 1) ** 2).mean() + 0.5 * (fake_logits**2).mean()
 
-    def generator(self, fake_logits: Tensor) -> Tensor:
+    def generator(self, fake_logits: Tensor, real_logits: Optional[Tensor] = None) -> Tensor:
         return 0.5 * ((fake_logits - 1) ** 2).mean()

@@ -1,1 +1,3 @@
-"""Metrics for generated samples."""
+"""Metrics for generated samples and the feature extractors they use; importing this package registers them."""
+
+from illusioncraft.metrics import attributes, features  # noqa: F401 - registers the feature extractors

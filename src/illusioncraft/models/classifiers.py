@@ -15,6 +15,7 @@ from torch import Tensor, nn
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 
 from illusioncraft import registry
+from illusioncraft.contracts import ClassLabelledData, ShapedData
 from illusioncraft.errors import ConfigError
 from illusioncraft.nn.optim import OptimizerSpec, build_optimizer, check_optimizer_spec
 from illusioncraft.registry import register
@@ -26,6 +27,8 @@ class Classifier(LightningModule):
     """Shared training, evaluation and logging for every classifier (subclasses implement ``build_network``)."""
 
     checkpoint_monitor = ("val/acc", "max")
+    loss_names = ("train/loss",)
+    find_unused_parameters = False
 
     def __init__(
         self,
@@ -68,10 +71,11 @@ class Classifier(LightningModule):
         if self.network is not None:
             return
         data = self.trainer.datamodule
-        if data is None or not hasattr(data, "image_shape"):
-            raise ConfigError("model: input_shape and num_classes are not set and the datamodule does not provide them")
-        self.hparams.input_shape, self.hparams.num_classes = tuple(data.image_shape), data.num_classes
-        self._build(tuple(data.image_shape), data.num_classes)
+        if not isinstance(data, ShapedData) or not isinstance(data, ClassLabelledData) or data.data_shape is None:
+            raise ConfigError(f"model '{registry.name_of(type(self))}': input_shape and num_classes are not set and the "
+                              "datamodule does not provide them (data_shape, class_names)")
+        self.hparams.input_shape, self.hparams.num_classes = tuple(data.data_shape), data.num_classes
+        self._build(tuple(data.data_shape), data.num_classes)
 
     def forward(self, images: Tensor) -> Tensor:
         """Logits (B, K), or (B,) for a sigmoid output."""
@@ -134,7 +138,8 @@ class Classifier(LightningModule):
     def on_test_epoch_end(self) -> None:
         self._log_epoch_metric("test/acc", self.test_acc)
         per_class = self.test_class_acc.compute()
-        names = getattr(self.trainer.datamodule, "class_names", None) or [str(i) for i in range(len(per_class))]
+        data = self.trainer.datamodule
+        names = data.class_names if isinstance(data, ClassLabelledData) else [str(i) for i in range(len(per_class))]
         self.log_dict({f"test/acc_class_{name}": value for name, value in zip(names, per_class, strict=False)}, sync_dist=True)
         self.test_class_acc.reset()
 

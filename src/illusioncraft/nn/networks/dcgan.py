@@ -1,4 +1,4 @@
-"""Generator and discriminator networks: MLPs (for 2-D points or flattened images) and DCGAN convolutions.
+"""DCGAN generator and discriminator (registered as the ``dcgan`` network family).
 
 DCGAN follows Radford et al. (2016): strided (transposed) convolutions instead of pooling, batch norm everywhere
 except the generator's output and the discriminator's input, ReLU in G with a tanh output, LeakyReLU(0.2) in D,
@@ -13,45 +13,9 @@ from typing import Literal
 from torch import Tensor, nn
 
 from illusioncraft.errors import ConfigError
+from illusioncraft.registry import register
 
 Norm = Literal["batch", "none"]
-
-
-class MLPGenerator(nn.Module):
-    """z (B, latent) -> samples of ``data_shape``; tanh output for images, linear for points."""
-
-    def __init__(self, latent_dim: int, data_shape: tuple[int, ...], hidden: int = 128, depth: int = 3) -> None:
-        super().__init__()
-        self.data_shape = tuple(data_shape)
-        layers: list[nn.Module] = []
-        width = latent_dim
-        for _ in range(depth):
-            layers += [nn.Linear(width, hidden), nn.ReLU()]
-            width = hidden
-        layers.append(nn.Linear(width, math.prod(self.data_shape)))
-        if len(self.data_shape) == 3:
-            layers.append(nn.Tanh())
-        self.net = nn.Sequential(*layers)
-
-    def forward(self, z: Tensor) -> Tensor:
-        return self.net(z).view(z.shape[0], *self.data_shape)
-
-
-class MLPDiscriminator(nn.Module):
-    """Samples of ``data_shape`` -> one logit each (B,)."""
-
-    def __init__(self, data_shape: tuple[int, ...], hidden: int = 128, depth: int = 3) -> None:
-        super().__init__()
-        layers: list[nn.Module] = [nn.Flatten()]
-        width = math.prod(data_shape)
-        for _ in range(depth):
-            layers += [nn.Linear(width, hidden), nn.LeakyReLU(0.2)]
-            width = hidden
-        layers.append(nn.Linear(width, 1))
-        self.net = nn.Sequential(*layers)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.net(x).squeeze(1)
 
 
 def _check_image_shape(data_shape: tuple[int, ...]) -> int:
@@ -114,3 +78,16 @@ def dcgan_init(module: nn.Module) -> None:
     elif isinstance(module, nn.BatchNorm2d):
         nn.init.normal_(module.weight, 1.0, 0.02)
         nn.init.zeros_(module.bias)
+
+
+@register("dcgan", kind="network")
+def dcgan_networks(
+    latent_dim: int, data_shape: tuple[int, ...], judged_shape: tuple[int, ...], width: int = 32,
+    discriminator_norm: Norm = "batch",
+) -> tuple[nn.Module, nn.Module]:
+    """DCGAN generator and discriminator (``width`` channels at the largest map), N(0, 0.02) initialisation."""
+    generator = DCGANGenerator(latent_dim, data_shape, width)
+    discriminator = DCGANDiscriminator(judged_shape, width, discriminator_norm)
+    generator.apply(dcgan_init)
+    discriminator.apply(dcgan_init)
+    return generator, discriminator

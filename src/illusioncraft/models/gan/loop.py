@@ -1,0 +1,332 @@
+"""The one adversarial training loop that every GAN in IllusionCraft runs on.
+
+One training step: the discriminator (critic) takes a step on every batch; the generator takes one after every
+``n_critic`` discriminator steps. The loop owns what every GAN shares: manual optimisation, learning-rate
+decay, the gradient penalty, weight clipping, DiffAugment before every discriminator call, PacGAN packing, an
+exponential moving average of the generator (used for sampling), the step counters that checkpoints keep and
+a fixed noise batch for pictures. A variant is a generator, a discriminator and a loss; it plugs in through
+these hooks:
+
+- ``build_networks(data_shape)``: the (generator, discriminator) pair for the data;
+- ``condition_of(batch)``: what conditions the generator for a real batch (None, class labels, captions);
+- ``generate(noise, condition, generator)``: a fake batch (``Generated``: samples, earlier stages, loss terms);
+- ``discriminate(samples, condition)``: the discriminator's logits (augmented and packed here);
+- ``discriminator_loss(real, fake, condition, batch)`` and ``generator_loss(real, condition, batch)``:
+  (loss, terms to log); the defaults apply the adversarial loss to ``discriminate``'s logits.
+
+Images arrive from the datamodule in [0, 1] (``normalize: false``) and are mapped to [-1, 1], the range of the
+generator's tanh output; 2-D points are used as they are. ``sample`` is the one way to draw samples: in the
+data's range, from the moving average when there is one, in eval mode, without gradients.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, Optional
+
+import torch
+from lightning.pytorch import Callback, LightningModule
+from torch import Tensor, nn
+
+from illusioncraft import registry
+from illusioncraft.contracts import ShapedData
+from illusioncraft.errors import ConfigError
+from illusioncraft.losses.adversarial import AdversarialLoss
+from illusioncraft.nn.ema import evaluation_mode, frozen_copy, update_average
+from illusioncraft.nn.optim import OptimizerSpec, build_optimizer, check_optimizer_spec
+
+LRDecay = Literal["none", "linear"]
+Condition = Optional[Tensor]
+
+
+@dataclass
+class Generated:
+    """What a generator drew for one batch: the samples (in the model's range), the images of earlier stages
+    (for stacked generators, by stage name), and terms its loss needs (e.g. conditioning augmentation's mu)."""
+
+    samples: Tensor
+    stages: dict[str, Tensor] = field(default_factory=dict)
+    terms: dict[str, Tensor] = field(default_factory=dict)
+
+
+def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:
+    """E[(||grad_x D(x_hat)||_2 - 1)^2] with one interpolate per input row and one gradient norm per critic output
+    (Gulrajani et al.): per sample, or per packed group when the critic judges several samples at once."""
+    alpha = torch.rand(real.shape[0], *([1] * (real.ndim - 1)), device=real.device, dtype=real.dtype)  # (B, 1, ...)
+    interpolates = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+    logits = critic(interpolates)
+    (gradients,) = torch.autograd.grad(logits.sum(), interpolates, create_graph=True)
+    per_output = gradients.shape[0] // logits.shape[0]  # samples behind each logit (the packing factor)
+    norms = gradients[: logits.shape[0] * per_output].reshape(logits.shape[0], -1).norm(2, dim=1)  # (outputs,)
+    return ((norms - 1) ** 2).mean()
+
+
+def optimizer_default(spec: OptimizerSpec, default: dict[str, Any]) -> OptimizerSpec:
+    """The variant's default optimiser unless the config names one."""
+    return default if spec is None else spec
+
+
+class AdversarialModule(LightningModule):
+    """The shared GAN loop with manual optimisation; variants implement the hooks listed in the module docstring."""
+
+    checkpoint_monitor: tuple[Optional[str], str] = (None, "min")
+    loss_names = ("train/g_loss", "train/d_loss")  # the loss each optimizer (generator, discriminator) minimises
+    # Each step trains one network and leaves the other's parameters without gradients: under DDP the CLI turns
+    # on find_unused_parameters for models that set this.
+    find_unused_parameters = True
+    grid_columns = 8  # samples per row in pictures
+    stage_name = "samples"  # what ``sample_stages`` calls the generator's output
+
+    def __init__(
+        self,
+        latent_dim: int = 64,
+        loss: str = "non_saturating",
+        n_critic: int = 1,
+        gradient_penalty: Optional[float] = None,
+        weight_clip: Optional[float] = None,
+        ema_decay: Optional[float] = None,
+        generator_optimizer: OptimizerSpec = None,
+        discriminator_optimizer: OptimizerSpec = None,
+        diffaugment: Optional[str] = None,
+        pack: int = 1,
+        lr_decay: LRDecay = "none",
+        data_shape: Optional[tuple[int, ...]] = None,
+    ) -> None:
+        super().__init__()
+        name = registry.name_of(type(self))
+        if n_critic < 1:
+            raise ConfigError(f"model '{name}': n_critic must be >= 1, got {n_critic}")
+        if gradient_penalty is not None and gradient_penalty < 0:
+            raise ConfigError(f"model '{name}': gradient_penalty (lambda) must be >= 0, got {gradient_penalty}")
+        if weight_clip is not None and weight_clip <= 0:
+            raise ConfigError(f"model '{name}': weight_clip must be > 0, got {weight_clip}")
+        if ema_decay is not None and not 0.0 < ema_decay < 1.0:
+            raise ConfigError(f"model '{name}': ema_decay must be in (0, 1), got {ema_decay}")
+        if latent_dim < 1:
+            raise ConfigError(f"model '{name}': latent_dim must be >= 1, got {latent_dim}")
+        if pack < 1:
+            raise ConfigError(f"model '{name}': pack must be >= 1, got {pack}")
+        if lr_decay not in ("none", "linear"):
+            raise ConfigError(f"model '{name}': lr_decay must be 'none' or 'linear', got {lr_decay!r}")
+        self.loss_fn: AdversarialLoss = registry.build("loss", loss)
+        if not isinstance(self.loss_fn, AdversarialLoss):
+            raise ConfigError(f"model '{name}': loss '{loss}' is not an adversarial loss (see `illusioncraft list loss`)")
+        check_optimizer_spec(generator_optimizer)
+        check_optimizer_spec(discriminator_optimizer)
+        self.save_hyperparameters()
+        self.automatic_optimization = False
+        self.latent_dim, self.n_critic, self.weight_clip, self.ema_decay = latent_dim, n_critic, weight_clip, ema_decay
+        self.generator_optimizer, self.discriminator_optimizer = generator_optimizer, discriminator_optimizer
+        self.pack, self.lr_decay = pack, lr_decay
+        self.penalty_weight = self.loss_fn.gradient_penalty if gradient_penalty is None else gradient_penalty
+        # DiffAugment (Zhao et al., 2020): the same differentiable augmentation on real and fake before D.
+        self.discriminator_augment = registry.build("augmentation", "diffaugment", policy=diffaugment) if diffaugment else None
+        self.generator: Optional[nn.Module] = None
+        self.discriminator: Optional[nn.Module] = None
+        self.generator_ema: Optional[nn.Module] = None
+        self.data_shape: Optional[tuple[int, ...]] = None
+        self.discriminator_steps = self.generator_steps = 0
+        self.register_buffer("fixed_noise", torch.randn(64, latent_dim, generator=torch.Generator().manual_seed(0)))
+        if data_shape is not None:
+            self.build(tuple(data_shape))
+
+    # -- hooks a variant implements ------------------------------------------------------------------------------
+    def build_networks(self, data_shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
+        """(generator, discriminator) for samples shaped ``data_shape``; see ``judged_shape`` for the discriminator."""
+        raise NotImplementedError(f"{type(self).__name__} must implement build_networks(data_shape)")
+
+    def condition_of(self, batch: Any) -> Condition:
+        """What conditions the generator for this real batch: None for unconditional models."""
+        return None
+
+    def real_of(self, batch: Any) -> Tensor:
+        """The real samples of a batch, in the data's range."""
+        return batch[0] if isinstance(batch, (tuple, list)) else batch
+
+    def default_condition(self, n: int) -> Condition:
+        """The condition of ``n`` samples drawn without one (pictures, scores): None for unconditional models."""
+        return None
+
+    def generate(self, noise: Tensor, condition: Condition, generator: Optional[nn.Module] = None) -> Generated:
+        """A fake batch for ``noise`` (B, latent) and ``condition``, in the model's range."""
+        network = generator or self.generator
+        return Generated(network(noise) if condition is None else network(noise, condition))
+
+    def discriminate(self, samples: Tensor, condition: Condition = None) -> Tensor:
+        """The discriminator's logits for samples in the model's range: augmented (in training), then packed."""
+        x = self.packed(self.augment_for_discriminator(samples))
+        return self.discriminator(x) if condition is None else self.discriminator(x, condition)
+
+    def discriminator_loss(self, real: Tensor, fake: Generated, condition: Condition, batch: Any) -> tuple[Tensor, dict]:
+        """The discriminator's adversarial loss and terms to log; the loop adds the gradient penalty."""
+        logits = self.discriminate(real, condition), self.discriminate(fake.samples, condition)
+        return self.loss_fn.discriminator(*logits), {}
+
+    def generator_loss(self, real: Tensor, condition: Condition, batch: Any) -> tuple[Tensor, dict]:
+        """The generator's loss for a batch the size of ``real`` (the real batch for losses and look-ahead
+        variants that need it) and terms to log."""
+        fake = self.generate(self.noise(real.shape[0]), condition)
+        fake_logits = self.discriminate(fake.samples, condition)
+        real_logits = self.discriminate(real, condition) if self.loss_fn.generator_needs_real else None
+        return self.loss_fn.generator(fake_logits, real_logits), {}
+
+    # -- building ------------------------------------------------------------------------------------------------
+    def judged_shape(self, data_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The discriminator's input shape: PacGAN joins ``pack`` samples along the first data axis."""
+        return (self.pack * data_shape[0], *data_shape[1:])
+
+    def build(self, data_shape: tuple[int, ...]) -> None:
+        """Build the networks (and the moving average) for data of this shape."""
+        self.data_shape = tuple(data_shape)
+        self.generator, self.discriminator = self.build_networks(self.data_shape)
+        if self.ema_decay is not None:
+            self.generator_ema = frozen_copy(self.generator)
+
+    def setup(self, stage: str) -> None:
+        if self.generator is not None:
+            return
+        data = self.trainer.datamodule
+        if not isinstance(data, ShapedData) or data.data_shape is None:
+            raise ConfigError(f"model '{registry.name_of(type(self))}': data_shape is not set and the datamodule "
+                              "does not provide it (data_shape)")
+        self.hparams.data_shape = tuple(data.data_shape)
+        self.build(tuple(data.data_shape))
+
+    # -- ranges, noise, packing, augmentation -------------------------------------------------------------------
+    @property
+    def is_image_model(self) -> bool:
+        return len(self.data_shape) == 3
+
+    def to_model_range(self, x: Tensor) -> Tensor:
+        return x * 2 - 1 if self.is_image_model else x  # images [0, 1] -> [-1, 1]
+
+    def to_data_range(self, x: Tensor) -> Tensor:
+        return (x + 1) / 2 if self.is_image_model else x
+
+    def noise(self, n: int) -> Tensor:
+        return torch.randn(n, self.latent_dim, device=self.device)
+
+    def packed(self, x: Tensor) -> Tensor:
+        """PacGAN (Lin et al., 2018): groups of ``pack`` consecutive samples joined along the first data axis,
+        (B, C, ...) -> (B // pack, pack * C, ...), so the discriminator judges sets and sees a lack of variety.
+        A remainder of fewer than ``pack`` samples is left out."""
+        if self.pack == 1:
+            return x
+        usable = x.shape[0] - x.shape[0] % self.pack
+        if usable == 0:
+            raise ConfigError(f"model: a batch of {x.shape[0]} samples is smaller than pack ({self.pack})")
+        return x[:usable].reshape(usable // self.pack, self.pack * x.shape[1], *x.shape[2:])
+
+    def augment_for_discriminator(self, x: Tensor) -> Tensor:
+        """DiffAugment (when set) in training; the identity otherwise."""
+        if self.discriminator_augment is None or not self.training:
+            return x
+        return self.discriminator_augment(x, None)[0]
+
+    # -- sampling ------------------------------------------------------------------------------------------------
+    @property
+    def sampling_generator(self) -> nn.Module:
+        """The moving average of the generator when there is one (it draws better samples), else the generator."""
+        return self.generator_ema if self.generator_ema is not None else self.generator
+
+    @torch.no_grad()
+    def sample_stages(self, n: Optional[int] = None, noise: Optional[Tensor] = None,
+                      condition: Condition = None) -> dict[str, Tensor]:
+        """Samples of every stage (earlier stages first, then ``stage_name``), in the data's range. ``noise``
+        (B, latent) and ``condition`` default to fresh noise and ``default_condition``."""
+        count = noise.shape[0] if noise is not None else (condition.shape[0] if condition is not None else (n or 64))
+        z = noise if noise is not None else self.noise(count)
+        condition = self.default_condition(z.shape[0]) if condition is None else condition
+        generator = self.sampling_generator
+        with evaluation_mode(generator):
+            generated = self.generate(z, condition, generator)
+        stages = {name: self.stage_range(name, images) for name, images in generated.stages.items()}
+        return {**stages, self.stage_name: self.to_data_range(generated.samples)}
+
+    def stage_range(self, name: str, images: Tensor) -> Tensor:
+        """An earlier stage's images in the data's range (the same range as the final samples by default)."""
+        return self.to_data_range(images)
+
+    def sample(self, n: Optional[int] = None, noise: Optional[Tensor] = None, condition: Condition = None) -> Tensor:
+        """Samples in the data's range (images in [0, 1]); see ``sample_stages``."""
+        return self.sample_stages(n, noise, condition)[self.stage_name]
+
+    def forward(self, noise: Tensor, condition: Condition = None) -> Tensor:
+        return self.generate(noise, condition).samples
+
+    # -- training ------------------------------------------------------------------------------------------------
+    def training_step(self, batch: Any, batch_idx: int) -> None:
+        real = self.to_model_range(self.real_of(batch))
+        condition = self.condition_of(batch)
+        opt_g, opt_d = self.optimizers()
+        self.decay_learning_rates(opt_g, opt_d)
+        with self.toggled_optimizer(opt_d):
+            with torch.no_grad():
+                fake = self.generate(self.noise(real.shape[0]), condition)
+            d_loss, d_terms = self.discriminator_loss(real, fake, condition, batch)
+            if self.penalty_weight:
+                d_loss = d_loss + self.penalty_weight * self.penalty(real, fake.samples, condition)
+            opt_d.zero_grad()
+            self.manual_backward(d_loss)
+            opt_d.step()
+        if self.weight_clip is not None:
+            for parameter in self.discriminator.parameters():
+                parameter.data.clamp_(-self.weight_clip, self.weight_clip)
+        self.log_dict({"train/d_loss": d_loss, **d_terms}, prog_bar=True)
+        self.discriminator_steps += 1
+        if self.discriminator_steps % self.n_critic == 0:
+            with self.toggled_optimizer(opt_g):
+                g_loss, g_terms = self.generator_loss(real, condition, batch)
+                opt_g.zero_grad()
+                self.manual_backward(g_loss)
+                opt_g.step()
+            self.generator_steps += 1
+            if self.generator_ema is not None:
+                update_average(self.generator_ema, self.generator, self.ema_decay)
+            self.log_dict({"train/g_loss": g_loss, **g_terms}, prog_bar=True)
+
+    def penalty(self, real: Tensor, fake: Tensor, condition: Condition) -> Tensor:
+        """The gradient penalty: on packed inputs directly (one interpolate and norm per packed input), or through
+        ``discriminate`` when augmentation or a condition stands between the samples and the network."""
+        if self.discriminator_augment is None and condition is None:
+            return gradient_penalty(self.discriminator, self.packed(real), self.packed(fake))
+        return gradient_penalty(lambda x: self.discriminate(x, condition), real, fake)
+
+    def decay_learning_rates(self, *optimizers: Any) -> None:
+        """``lr_decay: linear``: both learning rates fall linearly from their set values to 0 over the run's
+        batches (``trainer.estimated_stepping_batches``), so the last steps refine instead of oscillating.
+        The position comes from the discriminator's step counter, which checkpoints keep."""
+        if self.lr_decay == "none":
+            return
+        total = self.trainer.estimated_stepping_batches
+        if not 0 < total < float("inf"):
+            raise ConfigError("model: lr_decay 'linear' needs a finite run (set trainer.max_epochs or trainer.max_steps)")
+        factor = max(0.0, 1.0 - self.discriminator_steps / total)
+        for optimizer in optimizers:
+            for group in optimizer.param_groups:
+                group["lr"] = group.setdefault("initial_lr", group["lr"]) * factor
+
+    def configure_optimizers(self) -> list[torch.optim.Optimizer]:
+        return [
+            build_optimizer(self.generator_optimizer, self.generator.parameters()),
+            build_optimizer(self.discriminator_optimizer, self.discriminator.parameters()),
+        ]
+
+    # -- evaluation ----------------------------------------------------------------------------------------------
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        """Nothing per batch: callbacks score the generator once per validation (mode coverage, FID, ...)."""
+
+    def default_callbacks(self) -> list[Callback]:
+        """Sample pictures from the fixed noise (run directory and W&B), and mode coverage on 2-D mixtures."""
+        return [registry.build("callback", "gan_samples"), registry.build("callback", "mode_coverage")]
+
+    # -- checkpoints ---------------------------------------------------------------------------------------------
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """The step counters go into checkpoints, so a resumed run keeps its n_critic schedule."""
+        checkpoint["gan_steps"] = {"discriminator": self.discriminator_steps, "generator": self.generator_steps}
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        steps = checkpoint.get("gan_steps")
+        if steps:
+            self.discriminator_steps, self.generator_steps = int(steps["discriminator"]), int(steps["generator"])
