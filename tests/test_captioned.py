@@ -331,3 +331,21 @@ def test_attribute_classifier_feature_extractor_is_accurate_and_cached():
     accuracy = attribute_accuracy(first.network, test.images, test.attributes)
     assert min(accuracy.values()) >= 0.97, accuracy
     assert first(test.images[:5]).shape == (5, 128)
+
+
+def test_caption_draw_sampler_is_a_function_of_seed_and_epoch():
+    from illusioncraft.data.sampling import CaptionDrawSampler
+
+    def draws(seed: int, epoch: int, shuffle: bool = True) -> list[tuple[int, int, int, int]]:
+        sampler = CaptionDrawSampler(50, seed, shuffle)
+        sampler.set_epoch(epoch)
+        return list(sampler)
+
+    first = draws(0, 3)
+    assert first == draws(0, 3)  # the same (seed, epoch): the same order and draws, however often it is asked
+    assert sorted(index for index, *_ in first) == list(range(50))  # every image once per epoch
+    assert first != draws(0, 4) and first != draws(1, 3)
+    assert draws(0, 3, shuffle=False) == draws(0, 7, shuffle=False)  # validation: the same every epoch
+    assert [index for index, *_ in draws(0, 3, shuffle=False)] == list(range(50))
+    sampler = CaptionDrawSampler(50, 0, True)
+    assert list(sampler) != list(sampler)  # iterated by hand without set_epoch, successive passes differ

@@ -313,3 +313,69 @@ def test_linear_lr_decay_reaches_zero_at_the_end_of_the_run(tmp_path):
     assert rates[5] == pytest.approx([0.005, 0.01])  # half way
     assert rates[-1] == pytest.approx([0.001, 0.002])  # the last of 10 batches: 1/10 of the set rates
 
+
+
+def test_ema_decay_keeps_a_moving_average_of_the_generator_that_sampling_uses(tmp_path):
+    from lightning.pytorch import Callback, Trainer
+
+    snapshots = []
+
+    class Record(Callback):
+        def on_train_batch_end(self, trainer, pl_module, *args):
+            snapshots.append(([p.detach().clone() for p in pl_module.generator.parameters()],
+                              [p.detach().clone() for p in pl_module.generator_ema.parameters()]))
+
+    torch.manual_seed(0)
+    model = GAN(ema_decay=0.9, hidden_size=8, depth=1)
+    trainer = Trainer(max_epochs=1, limit_train_batches=3, limit_val_batches=0, logger=False, enable_checkpointing=False,
+                      enable_progress_bar=False, enable_model_summary=False, default_root_dir=tmp_path, callbacks=[Record()])
+    trainer.fit(model, datamodule=Ring8(n_samples=300, batch_size=50))
+    average = [p.detach().clone() for p in snapshots[0][1]]  # after step 1: 0.9 * initial + 0.1 * trained
+    for trained, kept in snapshots[1:]:
+        average = [0.9 * a + 0.1 * t for a, t in zip(average, trained, strict=True)]  # the formula, step by step
+        for expected, actual in zip(average, kept, strict=True):
+            torch.testing.assert_close(actual, expected)
+    assert not all(torch.equal(a, b) for a, b in zip(snapshots[-1][0], snapshots[-1][1], strict=True))
+    assert model.sampling_generator is model.generator_ema and not any(p.requires_grad for p in model.generator_ema.parameters())
+    z = torch.randn(5, 64)
+    torch.testing.assert_close(model.sample(noise=z), model.generator_ema.eval()(z))
+
+
+def test_gradient_penalty_of_a_conditional_gan_is_taken_through_its_label_aware_discriminator():
+    class Critic(torch.nn.Module):  # D(x, y) = (y + 1) * sum(x): the gradient norm is (y + 1) * sqrt(d)
+        def forward(self, x, labels):
+            return (labels + 1).to(x.dtype) * x.flatten(1).sum(dim=1)
+
+    model = ConditionalGAN(architecture="mlp", num_classes=3, hidden_size=8, depth=1, data_shape=(1, 2, 2))
+    model.discriminator = Critic()
+    labels = torch.tensor([0, 1, 2])
+    penalty = model.penalty(torch.rand(3, 1, 2, 2), torch.rand(3, 1, 2, 2), labels)
+    norms = (labels + 1).float() * 2.0  # sqrt(4 pixels) = 2
+    assert float(penalty) == pytest.approx(float(((norms - 1) ** 2).mean()), rel=1e-6)
+
+
+@pytest.mark.parametrize(("model", "norm_layers"), [(WGANGP(data_shape=(1, 16, 16)), 0), (WGAN(data_shape=(1, 16, 16)), 1),
+                                                    (DCGAN(data_shape=(1, 16, 16)), 1)])
+def test_discriminator_norm_is_batch_norm_except_under_a_gradient_penalty(model, norm_layers):
+    found = sum(isinstance(m, torch.nn.BatchNorm2d) for m in model.discriminator.modules())
+    assert found == norm_layers  # 16 px: one hidden convolution, normalised unless a per-sample penalty forbids it
+    assert model.penalty_weight == (10.0 if isinstance(model, WGANGP) else 0.0)
+
+
+def test_checkpoints_written_by_version_0_1_load_or_name_the_version(tmp_path, capsys, trained_ring_checkpoint):
+    from illusioncraft.checkpoints import VERSION_KEY
+    from illusioncraft.cli import main
+
+    checkpoint = torch.load(trained_ring_checkpoint, weights_only=True)
+    assert checkpoint[VERSION_KEY] == __import__("illusioncraft").__version__
+    old = {key: value for key, value in checkpoint.items() if key != VERSION_KEY}  # 0.1 wrote no version
+    old["hyper_parameters"] = {**old["hyper_parameters"], "_class_path": "illusioncraft.models.adversarial.GAN"}
+    torch.save(old, tmp_path / "old.ckpt")
+    main(["generate", "--ckpt", str(tmp_path / "old.ckpt"), "--n", "10", "--out", str(tmp_path / "old.png")])
+    assert (tmp_path / "old.png").is_file()  # the class moved; the checkpoint still loads
+    run_cli(tmp_path, "fit", "--config", str(EXPERIMENTS / "gan_ring8.yaml"), *TINY, "--trainer.max_epochs", "2",
+            "--ckpt_path", str(tmp_path / "old.ckpt"))  # and resumes
+    old["state_dict"] = {**old["state_dict"], "generator.extra": torch.zeros(1)}
+    torch.save(old, tmp_path / "changed.ckpt")
+    line = cli_error(capsys, "generate", "--ckpt", str(tmp_path / "changed.ckpt"), "--out", str(tmp_path / "x.png"))
+    assert "written by IllusionCraft 0.1 (before 0.2.0)" in line and "generator.extra" in line

@@ -100,6 +100,23 @@ def trained_stages(tmp_path_factory):
     return stage1, stage2
 
 
+def captioned_cells(path, rows: int, per_row: int, size: int, scale: int) -> tuple[np.ndarray, np.ndarray]:
+    """(images (rows * per_row, S, S, 3) uint8, caption column (rows, H, 300, 3)) read back from a picture of
+    ``illusioncraft.imaging.captioned_rows``; its size must be exactly that of such a picture."""
+    picture = np.asarray(Image.open(path).convert("RGB"))
+    strip = (size + 4) * scale  # one row: the image grid's 2-pixel padding above and below, enlarged
+    assert picture.shape == (rows * strip, 300 + (per_row * (size + 2) + 2) * scale, 3)
+    cells = [picture[r * strip + 2 * scale: r * strip + (size + 2) * scale: scale,
+                     300 + (2 + c * (size + 2)) * scale: 300 + (2 + c * (size + 2) + size) * scale: scale]
+             for r in range(rows) for c in range(per_row)]
+    return np.stack(cells), picture[:, :300].reshape(rows, strip, 300, 3)
+
+
+def as_pixels(images: torch.Tensor) -> np.ndarray:
+    """(N, 3, S, S) in [0, 1] -> (N, S, S, 3) uint8, as the pictures store them."""
+    return (images.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+
+
 def test_both_stages_train_from_yaml_and_log_attribute_accuracy_and_fid(trained_stages):
     stage1, stage2 = trained_stages
     first, second = read_metrics(stage1), read_metrics(stage2)
@@ -107,10 +124,21 @@ def test_both_stages_train_from_yaml_and_log_attribute_accuracy_and_fid(trained_
     for key in ("val/attribute_accuracy", "val/fid", "val/stage1_attribute_accuracy", "val/stage1_fid", "train/kl",
                 "train/consistency"):  # the Stage-II YAML sets consistency_weight
         assert key in second
-    assert Image.open(stage2 / "samples" / "final.png").size[0] > 300
-    assert Image.open(stage2 / "samples" / "final_stage1.png").size[1] > 0
     records = json.loads((stage2 / "metric_provenance.json").read_text())
     assert {record["extractor"] for record in records} == {"attribute_classifier"}
+
+
+def test_final_pictures_show_each_fixed_caption_beside_the_samples_of_both_stages(trained_stages):
+    from illusioncraft.generate import load_generator
+
+    _, stage2 = trained_stages
+    model = load_generator(stage2 / "checkpoints" / "last.ckpt")  # the weights the final pictures were drawn with
+    torch.manual_seed(0)  # the pictures draw under a fixed seed: row r is caption r, column c the same noise c
+    stages = model.sample_stages(noise=model.fixed_noise[:8].repeat(8, 1), condition=model.sample_text.repeat_interleave(8, 0))
+    for name, stage, size, scale in (("final.png", "stage2", 32, 2), ("final_stage1.png", "stage1", 16, 4)):
+        cells, captions = captioned_cells(stage2 / "samples" / name, rows=8, per_row=8, size=size, scale=scale)
+        assert np.array_equal(cells, as_pixels(stages[stage]))
+        assert all((row < 100).any() for row in captions)  # every row has its caption written beside it
 
 
 def test_stage2_checkpoint_rebuilds_the_yamls_skip_and_consistency(trained_stages):
@@ -129,9 +157,16 @@ def test_generate_from_text_draws_one_row_per_caption_that_differ(trained_stages
           "--text", "a small red circle on a black background", "--text", "a large blue square on a white background",
           "--text", "a zorblax circle"])
     assert "zorblax" in capsys.readouterr().err  # unknown words are reported, not fatal
-    picture = torch.from_numpy(np.asarray(Image.open(out).convert("L"), dtype=np.float32))  # (H, W)
-    first, second = picture[: picture.shape[0] // 3], picture[picture.shape[0] // 3 : 2 * picture.shape[0] // 3]
-    assert not torch.equal(first[:, 300:], second[:, 300:])  # same noise, different captions -> different images
+    cells, _ = captioned_cells(out, rows=3, per_row=4, size=32, scale=2)
+    from illusioncraft.generate import load_generator
+
+    model = load_generator(stage2 / "checkpoints" / "last.ckpt")
+    tokens, _ = model.encode_captions(["a small red circle on a black background", "a large blue square on a white background",
+                                       "a zorblax circle"])
+    torch.manual_seed(0)  # generate's default seed: the same 4 noise vectors in every row
+    noise = model.noise(4).repeat(3, 1)
+    assert np.array_equal(cells, as_pixels(model.sample(noise=noise, condition=tokens.repeat_interleave(4, 0))))
+    assert not np.array_equal(cells[:4], cells[4:8])  # same noise, different captions -> different images
 
 
 def test_stage1_only_checkpoints_generate_from_text(trained_stages, tmp_path):

@@ -26,7 +26,18 @@ import torch
 from lightning.fabric.utilities.types import _PATH
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
+from illusioncraft import __version__
 from illusioncraft.errors import ConfigError
+
+VERSION_KEY = "illusioncraft_version"
+# Where models written by IllusionCraft 0.1 live now: their checkpoints load under the new class paths.
+LEGACY_CLASS_PATHS = {
+    **{f"illusioncraft.models.adversarial.{name}": f"illusioncraft.models.gan.{module}.{name}" for name, module in (
+        ("GAN", "gan"), ("DCGAN", "dcgan"), ("WGAN", "wgan"), ("WGANGP", "wgan"), ("UnrolledGAN", "unrolled"),
+        ("ConditionalGAN", "conditional"))},
+    **{f"illusioncraft.models.stackgan.{name}": f"illusioncraft.models.gan.stackgan.{name}"
+       for name in ("StackGANStage1", "StackGANStage2")},
+}
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -43,7 +54,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
         try:
             with os.fdopen(handle, "wb") as file:
-                torch.save(checkpoint, file)
+                torch.save({**checkpoint, VERSION_KEY: __version__}, file)
                 file.flush()
                 os.fsync(file.fileno())
             os.replace(temporary, target)
@@ -66,7 +77,23 @@ def read_checkpoint(path: Path, what: str = "--ckpt_path", weights_only: bool = 
         ) from None
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         raise ConfigError(f"{what}: '{path}' is not a Lightning checkpoint (it has no state_dict)")
+    hparams = checkpoint.get("hyper_parameters")
+    if isinstance(hparams, dict) and hparams.get("_class_path") in LEGACY_CLASS_PATHS:
+        checkpoint["hyper_parameters"] = {**hparams, "_class_path": LEGACY_CLASS_PATHS[hparams["_class_path"]]}
     return checkpoint
+
+
+def written_by(checkpoint: dict[str, Any]) -> str:
+    """Which IllusionCraft wrote a checkpoint (versions before 0.2.0 did not record it)."""
+    version = checkpoint.get(VERSION_KEY)
+    return f"IllusionCraft {version}" if version else "IllusionCraft 0.1 (before 0.2.0)"
+
+
+def version_note(checkpoint: Optional[dict[str, Any]]) -> str:
+    """'' for a checkpoint of this version, else a note naming the version that wrote it."""
+    if checkpoint is None or checkpoint.get(VERSION_KEY) == __version__:
+        return ""
+    return f" (written by {written_by(checkpoint)}; this is {__version__})"
 
 
 def class_name(class_path: str) -> str:
@@ -82,6 +109,36 @@ def check_checkpoint_model(checkpoint: dict[str, Any], path: Path, model_class_p
         f"--ckpt_path: '{path}' holds a {class_name(saved)} checkpoint, but the model is {class_name(model_class_path)}; "
         "give a checkpoint of this model, or the config the checkpoint was trained with"
     )
+
+
+def _plain(value: Any) -> Any:
+    """A config or hyper-parameter value as plain lists and dicts, so YAML and checkpoint values compare."""
+    if hasattr(value, "as_dict"):
+        value = value.as_dict()
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
+def check_checkpoint_arguments(hparams: dict[str, Any], configured: Any, path: str) -> None:
+    """Refuse a checkpoint trained with other model arguments than the config sets (one line naming them): the
+    checkpoint's arguments would otherwise replace the config's without a word. Arguments the config leaves unset
+    (None), or that training filled in (the data's shape, the vocabulary), are the checkpoint's to give."""
+    if configured is None:
+        return
+    differing = []
+    for key, saved in hparams.items():
+        wanted = configured.get(key) if hasattr(configured, "get") else None
+        if saved is not None and wanted is not None and _plain(saved) != _plain(wanted):
+            differing.append(f"{key}={_plain(saved)!r} (config: {_plain(wanted)!r})")
+    if differing:
+        raise ConfigError(
+            f"--ckpt_path: '{path}' was trained with other model arguments than the config sets: "
+            f"{', '.join(differing[:3])}{' ...' if len(differing) > 3 else ''}; use the config it was trained with "
+            "(its run's config.yaml) or leave those arguments unset"
+        )
 
 
 def state_dict_mismatch(error: BaseException | str) -> Optional[str]:
@@ -137,8 +194,9 @@ def trusted_only(kwargs: dict[str, Any]) -> dict[str, Any]:
 
 
 @contextmanager
-def checkpoint_errors_as_config_errors(ckpt_path: Optional[str]) -> Iterator[None]:
-    """Turn Lightning's multi-line errors for a checkpoint that does not fit the model into one ConfigError line."""
+def checkpoint_errors_as_config_errors(ckpt_path: Optional[str], checkpoint: Optional[dict[str, Any]] = None) -> Iterator[None]:
+    """Turn Lightning's multi-line errors for a checkpoint that does not fit the model into one ConfigError line
+    (naming the IllusionCraft version that wrote ``checkpoint`` when it is another)."""
     try:
         yield
     except (RuntimeError, ValueError, KeyError) as error:
@@ -151,4 +209,4 @@ def checkpoint_errors_as_config_errors(ckpt_path: Optional[str]) -> Iterator[Non
             detail = "it holds only weights (ModelCheckpoint save_weights_only), not the training state to resume"
         if detail is None:
             raise
-        raise ConfigError(f"--ckpt_path: '{ckpt_path}' does not fit the model: {detail}") from None
+        raise ConfigError(f"--ckpt_path: '{ckpt_path}'{version_note(checkpoint)} does not fit the model: {detail}") from None

@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 
 from illusioncraft import registry
-from illusioncraft.checkpoints import read_checkpoint
+from illusioncraft.checkpoints import read_checkpoint, state_dict_mismatch, version_note
 from illusioncraft.contracts import ClassConditionedModel, TextConditionedModel
 from illusioncraft.errors import ConfigError
 
@@ -35,7 +35,14 @@ def load_generator(path: Path) -> Any:
     accepted = inspect.signature(cls.__init__).parameters  # hparams may also hold values recorded during setup
     init = {key: value for key, value in hparams.items() if key in accepted and key != "self"}
     model = cls(**init)
-    model.load_state_dict(checkpoint["state_dict"])
+    try:
+        model.load_state_dict(checkpoint["state_dict"])
+    except RuntimeError as error:
+        detail = state_dict_mismatch(error)
+        if detail is None:
+            raise
+        raise ConfigError(f"generate: checkpoint '{path}'{version_note(checkpoint)} does not fit "
+                          f"{class_path.rpartition('.')[2]}: {detail}") from None
     return model.eval()
 
 

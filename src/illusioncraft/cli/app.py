@@ -18,6 +18,7 @@ from illusioncraft import registry
 from illusioncraft.callbacks.run_config import SaveAndLogConfig
 from illusioncraft.checkpoints import (
     AtomicCheckpointIO,
+    check_checkpoint_arguments,
     checkpoint_errors_as_config_errors,
     logged_steps,
     prepare_checkpoint_path,
@@ -58,6 +59,24 @@ class IllusionCraftCLI(LightningCLI):
         if subcommand:
             config = self.config[subcommand]
             self.checkpoint = prepare_checkpoint_path(config, config.get("config") or [], subcommand)
+
+    def _parse_ckpt_path(self) -> None:
+        """Lightning's step that takes the model's arguments from ``--ckpt_path``'s hyper-parameters, on the
+        checkpoint already read and checked (legacy class paths mapped), refusing arguments the config sets
+        otherwise instead of replacing them silently."""
+        subcommand = self.config.get("subcommand")
+        if self.checkpoint is None or not subcommand:
+            return
+        hparams = dict(self.checkpoint.get("hyper_parameters") or {})
+        hparams.pop("_instantiator", None)
+        if not hparams:
+            return
+        model = self.config[subcommand].get("model")
+        configured = model.get("init_args") if model is not None and hasattr(model, "get") else None
+        check_checkpoint_arguments(hparams, configured, self.config[subcommand]["ckpt_path"])
+        class_path = hparams.pop("_class_path", None)
+        merged = {"class_path": class_path, "dict_kwargs": hparams} if class_path else hparams
+        self.config = self.parser.parse_object({subcommand: {"model": merged}}, self.config)
 
     # -- the trainer ---------------------------------------------------------------------------------------------
     def instantiate_trainer(self, **kwargs: Any) -> Any:
@@ -109,15 +128,15 @@ class IllusionCraftCLI(LightningCLI):
 
     # -- subcommands ---------------------------------------------------------------------------------------------
     def fit(self, model: Any, **kwargs: Any) -> None:
-        with checkpoint_errors_as_config_errors(kwargs.get("ckpt_path")):
+        with checkpoint_errors_as_config_errors(kwargs.get("ckpt_path"), self.checkpoint):
             self.trainer.fit(model, **trusted_only(kwargs))
 
     def validate(self, model: Any, **kwargs: Any) -> None:
-        with checkpoint_errors_as_config_errors(kwargs.get("ckpt_path")):
+        with checkpoint_errors_as_config_errors(kwargs.get("ckpt_path"), self.checkpoint):
             self.trainer.validate(model, **trusted_only(kwargs))
 
     def test(self, model: Any, **kwargs: Any) -> None:
-        with checkpoint_errors_as_config_errors(kwargs.get("ckpt_path")):
+        with checkpoint_errors_as_config_errors(kwargs.get("ckpt_path"), self.checkpoint):
             self.trainer.test(model, **trusted_only(kwargs))
 
     def after_fit(self) -> None:
@@ -133,7 +152,7 @@ class IllusionCraftCLI(LightningCLI):
     def predict(self, model: Any, datamodule: Any = None, ckpt_path: Optional[str] = None, **kwargs: Any) -> None:
         """Predict, then write ``predictions.csv`` (index, label, one probability column per class)."""
         kwargs.pop("return_predictions", None)
-        with checkpoint_errors_as_config_errors(ckpt_path):
+        with checkpoint_errors_as_config_errors(ckpt_path, self.checkpoint):
             batches = self.trainer.predict(
                 model, datamodule=datamodule, ckpt_path=ckpt_path, return_predictions=True,
                 weights_only=trusted_only(kwargs).get("weights_only"),
