@@ -117,6 +117,16 @@ class RunDefaults(Protocol):
 
 
 @runtime_checkable
+class MultiViewLoss(Protocol):
+    """A classification loss for training batches that hold several views of each image (AugMix with ``jsd``):
+    it takes every view's logits in training; ``clean_loss`` scores evaluation batches of one view per image."""
+
+    accepts_views: bool
+
+    def clean_loss(self, logits: Tensor, target: Tensor) -> Tensor: ...
+
+
+@runtime_checkable
 class FullPrecisionModel(Protocol):
     """A model whose training needs float32 (a gradient penalty's double backward): ``penalty_weight`` > 0."""
 

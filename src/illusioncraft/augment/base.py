@@ -17,6 +17,7 @@ class BatchAugmentation(nn.Module):
     """
 
     num_classes: int = 0
+    views_per_image: int = 1  # images per input image in the returned batch (AugMix with jsd: 3)
 
     def config(self) -> dict[str, Any]:
         """The arguments that rebuild this augmentation (written to the run's augmentation.json)."""

@@ -70,7 +70,7 @@ class ImageClassificationDataModule(LightningDataModule):
         """How many views of each image a training batch holds after the batch augmentations (3 for AugMix + JSD)."""
         views = 1
         for _, step in self.batch_pipeline:
-            views *= getattr(step, "views_per_image", 1)
+            views *= step.views_per_image
         return views
 
     def augmentation_description(self) -> dict[str, Any]:

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from illusioncraft import registry
+from illusioncraft.contracts import AttributeData
 from illusioncraft.errors import ConfigError
 from illusioncraft.metrics.features import FeatureExtractor, cache_dir, save_atomically
 from illusioncraft.registry import register
@@ -99,7 +100,7 @@ def attribute_accuracy(classifier: AttributeClassifier, images: Tensor, attribut
 
 def train_attribute_classifier(datamodule: Any, epochs: int = 5, seed: int = 0) -> AttributeClassifier:
     """Train on the real training images of a procedural captioned datamodule (seeded; Adam with a cosine schedule, batch 32)."""
-    if not getattr(datamodule, "attribute_names", None):
+    if not isinstance(datamodule, AttributeData) or not datamodule.attribute_names:
         raise ConfigError(f"{type(datamodule).__name__} has no attributes to classify; use captioned_shapes or captioned_digits")
     threads = torch.get_num_threads()
     # One intra-op thread: these convolutions are too small to gain from more, and on a busy machine the threads

@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 
 from illusioncraft import registry
-from illusioncraft.contracts import ClassLabelledData, ShapedData
+from illusioncraft.contracts import ClassLabelledData, MultiViewLoss, ShapedData
 from illusioncraft.errors import ConfigError
 from illusioncraft.nn.optim import OptimizerSpec, build_optimizer, check_optimizer_spec
 from illusioncraft.registry import register
@@ -88,8 +88,9 @@ class Classifier(LightningModule):
     def _step(self, batch: tuple[Tensor, Tensor], training: bool = False) -> tuple[Tensor, Tensor, Tensor]:
         images, targets = batch
         logits = self(images)
-        loss_fn = self.loss_fn if training else getattr(self.loss_fn, "clean_loss", self.loss_fn)
-        if logits.shape[0] != targets.shape[0] and not getattr(self.loss_fn, "accepts_views", False):
+        views = isinstance(self.loss_fn, MultiViewLoss) and self.loss_fn.accepts_views
+        loss_fn = self.loss_fn.clean_loss if views and not training else self.loss_fn
+        if logits.shape[0] != targets.shape[0] and not views:
             raise ConfigError(
                 f"model: the batch holds {logits.shape[0] // targets.shape[0]} views per image (augmix with jsd: true); "
                 "set the model's loss to 'jsd'"
