@@ -5,6 +5,7 @@ from illusioncraft.callbacks import (  # noqa: F401 - registers the built-in cal
     fault,
     fid,
     modes,
+    progress,
     samples,
     text_image,
 )

@@ -2,8 +2,9 @@
 
 The CLI adds all three callbacks to every ``fit``:
 
-- ``stop_on_nonfinite``: a NaN or Inf loss stops training *before* its backward pass, so neither the weights in
-  memory nor any checkpoint ever hold the step's NaN update; the last checkpoint on disk stays the last good one.
+- ``stop_on_nonfinite``: a NaN or Inf loss stops training at the next logged batch or epoch end, naming the first
+  step it happened at, and before any checkpoint is written: no checkpoint holds an update made from it, so the
+  last checkpoint on disk stays the last good one.
 - ``save_on_signal``: Lightning notices SIGTERM and stops at the next batch boundary (all ranks together under
   DDP); this callback then writes ``last.ckpt``. A first Ctrl-C (SIGINT) is turned into the same graceful stop;
   a second one interrupts at once.
@@ -35,6 +36,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from illusioncraft.contracts import RunDefaults
 from illusioncraft.errors import IllusionCraftError
 from illusioncraft.registry import register
+from illusioncraft.step_logs import logs_this_step
 
 
 class NonFiniteLossError(IllusionCraftError):
@@ -76,23 +78,49 @@ def _loss_name(trainer: Trainer, pl_module: LightningModule) -> str:
 
 @register("stop_on_nonfinite")
 class StopOnNonFiniteLoss(Callback):
-    """Stops training with one line when a loss is NaN or Inf, before its backward pass and optimizer step.
+    """Stops training with one line when a loss is NaN or Inf, naming the loss and the first step it happened at,
+    before any checkpoint holds an update made from it.
 
-    Under DDP the ranks agree (any rank's bad loss stops all of them), so no rank waits forever in a collective.
+    Every loss is kept (on its device) until the next check: after each logged batch (every
+    ``log_every_n_steps``) and the last batch of each epoch, and before any checkpoint is written. Checking on
+    every step would turn a loss into a Python number each step, a host-device synchronisation on a GPU. Under
+    DDP the ranks agree at the batch checks (any rank's bad loss stops all of them), so no rank waits forever in
+    a collective; the check before a save looks at this process's losses only, as a save may come from one rank.
     """
 
+    def __init__(self) -> None:
+        self.pending: list[tuple[int, str, torch.Tensor]] = []  # (step, loss name, loss) since the last check
+
     def on_before_backward(self, trainer: Trainer, pl_module: LightningModule, loss: torch.Tensor) -> None:
-        bad = not bool(torch.isfinite(loss.detach()).all())
-        if trainer.world_size > 1:
-            bad = trainer.strategy.reduce_boolean_decision(bad, all=False)
-        if not bad:
+        self.pending.append((trainer.global_step, _loss_name(trainer, pl_module), loss.detach()))
+
+    def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, *args: Any) -> None:
+        if logs_this_step(trainer) or trainer.is_last_batch:
+            self.check(trainer)
+
+    def on_save_checkpoint(self, trainer: Trainer, pl_module: LightningModule, checkpoint: dict[str, Any]) -> None:
+        self.check(trainer, across_ranks=False)  # raising here leaves the checkpoint unwritten
+
+    def check(self, trainer: Trainer, across_ranks: bool = True) -> None:
+        """Raise ``NonFiniteLossError`` for the first non-finite loss since the last check (one synchronisation)."""
+        pending, self.pending = self.pending, []
+        first = None
+        if pending:
+            finite = torch.isfinite(torch.stack([loss.float().sum() for _, _, loss in pending]))  # (n,)
+            bad = (~finite).nonzero()
+            first = int(bad[0, 0]) if len(bad) else None
+        stop = first is not None
+        if across_ranks and trainer.world_size > 1:
+            stop = trainer.strategy.reduce_boolean_decision(stop, all=False)
+        if not stop:
             return
-        value = float(loss.detach().float().sum()) if loss.numel() else float("nan")
         checkpoint = saved_checkpoint(trainer)
         where = f"last good checkpoint: {checkpoint}" if checkpoint else "no checkpoint was saved before it"
-        raise NonFiniteLossError(
-            f"non-finite {_loss_name(trainer, pl_module)} ({value}) at step {trainer.global_step}; {where}"
-        )
+        if first is None:
+            raise NonFiniteLossError(f"non-finite loss on another process by step {trainer.global_step}; {where}")
+        step, name, loss = pending[first]
+        value = float(loss.float().sum()) if loss.numel() else float("nan")
+        raise NonFiniteLossError(f"non-finite {name} ({value}) at step {step}; {where}")
 
 
 @dataclass(frozen=True)

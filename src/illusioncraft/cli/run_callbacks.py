@@ -6,7 +6,7 @@ Every ``fit``/``validate``/``test``/``predict`` run gets, besides the callbacks 
 1. the model's own defaults (``model.default_callbacks()``: sample pictures, scores, a confusion matrix);
 2. a ``ModelCheckpoint`` writing ``checkpoints/last.ckpt`` and the best checkpoint by the model's
    ``checkpoint_monitor`` (unless checkpointing is off);
-3. a rich progress bar (unless the progress bar is off);
+3. a rich progress bar whose numbers are read on logged batches only (unless the progress bar is off);
 4. fault tolerance: ``stop_on_nonfinite``, ``save_on_signal``, ``random_state`` (``illusioncraft.callbacks.fault``).
 
 A configured callback replaces a default of the same type, so its settings win and nothing runs twice.
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from lightning.pytorch import Callback
-from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar, RichProgressBar
+from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 
 from illusioncraft import registry
 from illusioncraft.contracts import RunDefaults
@@ -52,7 +52,7 @@ def default_callbacks(model: Any, trainer_config: dict[str, Any], run_dir: Path)
     if trainer_config.get("enable_checkpointing", True) is not False and not configured_as(ModelCheckpoint):
         defaults.append(checkpoint_callback(run_dir, model))
     if trainer_config.get("enable_progress_bar", True) is not False and not configured_as(ProgressBar):
-        defaults.append(RichProgressBar())
+        defaults.append(registry.build("callback", "progress_bar"))
     for name in FAULT_TOLERANCE:
         kind = registry.get("callback", name)
         if not configured_as(kind):

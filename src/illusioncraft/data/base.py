@@ -1,7 +1,8 @@
 """Shared plumbing for image-classification datamodules: loaders, augmentation and normalisation.
 
-Datasets yield images in [0, 1]. The per-sample augmentation pipeline runs in the DataLoader (training split
-only); after the batch reaches the device, ``on_after_batch_transfer`` applies the batch-level augmentations
+Datasets yield images in [0, 1]. Splits held as tensors are batched by index on the training device
+(``illusioncraft.data.index_batches``); image files, and any split with a per-sample augmentation pipeline (which
+runs in the DataLoader, training split only), go through a DataLoader. After the batch reaches the device, ``on_after_batch_transfer`` applies the batch-level augmentations
 (training only) and then normalises with the training split's statistics.
 """
 
@@ -12,9 +13,10 @@ from typing import Any, Literal, Optional, Union
 
 from lightning.pytorch import LightningDataModule
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from illusioncraft.augment import pipeline as augmentation
+from illusioncraft.data.index_batches import IndexBatches, tensor_batches
 from illusioncraft.data.sampling import EpochShuffleSampler
 from illusioncraft.errors import ConfigError
 
@@ -108,11 +110,14 @@ class ImageClassificationDataModule(LightningDataModule):
                 images, targets = step(images, targets)
         return self.normalize(images), targets
 
-    def _loader(self, dataset: Optional[Dataset], shuffle: bool) -> DataLoader:
+    def _loader(self, dataset: Optional[Dataset], shuffle: bool) -> Union[DataLoader, IndexBatches]:
+        """Tensors in memory: batches by index on the training device. Image files, or a per-sample augmentation:
+        a DataLoader (seeded by (seed, epoch), not by one long-lived generator: a resumed run replays the same order)."""
         if dataset is None:
             raise RuntimeError("datamodule used before setup()")
         size = len(dataset) if self.batch_size == "full" else self.batch_size
-        # seeded by (seed, epoch), not by one long-lived generator: a resumed run replays the same order
+        if isinstance(dataset, TensorDataset):
+            return tensor_batches(dataset.tensors, size, shuffle, self.seed, trainer=self.trainer)
         sampler = EpochShuffleSampler(dataset, self.seed) if shuffle else None
         return DataLoader(
             dataset,
@@ -122,14 +127,14 @@ class ImageClassificationDataModule(LightningDataModule):
             persistent_workers=self.num_workers > 0,
         )
 
-    def train_dataloader(self) -> DataLoader:
+    def train_dataloader(self) -> Union[DataLoader, IndexBatches]:
         return self._loader(self.train_dataset, shuffle=True)
 
-    def val_dataloader(self) -> DataLoader:
+    def val_dataloader(self) -> Union[DataLoader, IndexBatches]:
         return self._loader(self.val_dataset, shuffle=False)
 
-    def test_dataloader(self) -> DataLoader:
+    def test_dataloader(self) -> Union[DataLoader, IndexBatches]:
         return self._loader(self.test_dataset, shuffle=False)
 
-    def predict_dataloader(self) -> DataLoader:
+    def predict_dataloader(self) -> Union[DataLoader, IndexBatches]:
         return self._loader(self.test_dataset, shuffle=False)

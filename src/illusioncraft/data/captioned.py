@@ -22,11 +22,11 @@ class-label ``fid`` callback) do not apply here: ``raw_split(split).images`` hol
 
 from __future__ import annotations
 
+import copy
 import random
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
-import numpy as np
 import torch
 from lightning.pytorch import LightningDataModule
 from torch import Tensor
@@ -34,6 +34,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from illusioncraft import registry
 from illusioncraft.data.captions import CaptionGrammar
+from illusioncraft.data.index_batches import IndexBatches, distribution
 from illusioncraft.data.sampling import CaptionDrawSampler
 from illusioncraft.errors import ConfigError, DataError
 
@@ -69,7 +70,9 @@ class CaptionedSplit:
 class CaptionedDataset(Dataset):
     """Items are the batch dicts described in the module docstring; keys come from ``CaptionDrawSampler``.
 
-    An int key also works (caption and mismatch then fixed per index), so ``dataset[i]`` is always defined.
+    ``batch(index, draws)`` gives a whole batch at once from tensors (on the device the dataset was moved to with
+    ``to``), with the same values as the items of those keys; an int key also works (caption and mismatch then
+    fixed per index), so ``dataset[i]`` is always defined.
     """
 
     def __init__(self, split: CaptionedSplit, tokens: Tensor, seed: int) -> None:
@@ -77,48 +80,58 @@ class CaptionedDataset(Dataset):
             raise DataError(f"a captioned split needs at least two images to draw mismatched captions, got {len(split)}")
         self.images, self.attributes, self.embeddings = split.images, split.attributes, split.embeddings
         self.tokens = tokens  # (M, L): every caption of every image, image by image
-        counts = [len(captions) for captions in split.captions]
-        self.starts = np.concatenate([[0], np.cumsum(counts)]).tolist()  # image n's captions: tokens[starts[n]:starts[n+1]]
-        groups = split.groups
-        self.group_of = groups.tolist()
-        self.by_group = torch.argsort(groups, stable=True).tolist()  # image indices, grouped
-        values, group_counts = torch.unique(groups, return_counts=True)
-        first = torch.cumsum(group_counts, 0) - group_counts
-        self.group_first = dict(zip(values.tolist(), first.tolist(), strict=True))
-        self.group_count = dict(zip(values.tolist(), group_counts.tolist(), strict=True))
-        if max(self.group_count.values()) == len(split):
+        self.caption_count = torch.tensor([len(captions) for captions in split.captions])  # (N,)
+        self.caption_start = torch.cumsum(self.caption_count, 0) - self.caption_count  # (N,) image n's first caption
+        _, self.group_of, group_count = torch.unique(split.groups, return_inverse=True, return_counts=True)  # (N,), (G,)
+        if int(group_count.max()) == len(split):
             raise DataError("every image of this split has the same attributes/class: no mismatched caption can be drawn")
+        self.by_group = torch.argsort(self.group_of, stable=True)  # (N,) image indices, grouped
+        self.group_first, self.group_count = torch.cumsum(group_count, 0) - group_count, group_count  # (G,) each
         generator = torch.Generator().manual_seed(seed)
-        self.fixed_draws = torch.randint(2**31 - 1, (len(split), 3), generator=generator).tolist()  # for int keys
+        self.fixed_draws = torch.randint(2**31 - 1, (len(split), 3), generator=generator)  # (N, 3) for int keys
 
     def __len__(self) -> int:
         return len(self.group_of)
 
-    def mismatch(self, index: int, draw: int) -> int:
-        """An image of another group than ``index``'s, chosen uniformly by ``draw`` (no rejection loop)."""
+    def to(self, device: torch.device) -> CaptionedDataset:
+        """This dataset with its tensors on ``device`` (images too, when they are a tensor)."""
+        moved = copy.copy(self)
+        for name, value in vars(self).items():
+            if isinstance(value, Tensor):
+                setattr(moved, name, value.to(device))
+        return moved
+
+    def mismatch(self, index: Tensor, draw: Tensor) -> Tensor:
+        """For each image in ``index`` (B,), an image of another group, chosen uniformly by ``draw`` (B,): the
+        draw picks a position among the images outside the image's group, skipping that group's block."""
         group = self.group_of[index]
         first, count = self.group_first[group], self.group_count[group]
         position = draw % (len(self) - count)
-        if position >= first:
-            position += count  # skip the block of the image's own group
+        position = position + count * (position >= first)  # skip the block of the image's own group
         return self.by_group[position]
 
-    def __getitem__(self, key: Union[int, tuple[int, int, int, int]]) -> dict[str, Tensor]:
-        index, caption_draw, wrong_draw, wrong_caption_draw = (key, *self.fixed_draws[key]) if isinstance(key, int) else key
-        wrong = self.mismatch(index, wrong_draw)
-        caption = caption_draw % (self.starts[index + 1] - self.starts[index])
-        wrong_caption = wrong_caption_draw % (self.starts[wrong + 1] - self.starts[wrong])
-        item = {
-            "image": self.images[index],  # (3, S, S)
-            "tokens": self.tokens[self.starts[index] + caption],  # (L,)
-            "wrong_tokens": self.tokens[self.starts[wrong] + wrong_caption],  # (L,)
-            "attributes": self.attributes[index],  # (A,)
+    def batch(self, index: Tensor, draws: Tensor) -> dict[str, Tensor]:
+        """The items of images ``index`` (B,) with their draws (B, 3): caption, mismatched image, its caption."""
+        wrong = self.mismatch(index, draws[:, 1])
+        caption = draws[:, 0] % self.caption_count[index]
+        wrong_caption = draws[:, 2] % self.caption_count[wrong]
+        images = self.images[index] if isinstance(self.images, Tensor) else torch.stack([self.images[i] for i in index.tolist()])
+        batch = {
+            "image": images,  # (B, 3, S, S)
+            "tokens": self.tokens[self.caption_start[index] + caption],  # (B, L)
+            "wrong_tokens": self.tokens[self.caption_start[wrong] + wrong_caption],  # (B, L)
+            "attributes": self.attributes[index],  # (B, A)
         }
         if self.embeddings is not None:
             per_image = self.embeddings.shape[1]
-            item["embedding"] = self.embeddings[index, caption % per_image]  # (D,)
-            item["wrong_embedding"] = self.embeddings[wrong, wrong_caption % per_image]  # (D,)
-        return item
+            batch["embedding"] = self.embeddings[index, caption % per_image]  # (B, D)
+            batch["wrong_embedding"] = self.embeddings[wrong, wrong_caption % per_image]  # (B, D)
+        return batch
+
+    def __getitem__(self, key: Union[int, tuple[int, int, int, int]]) -> dict[str, Tensor]:
+        index, *draws = (key, *self.fixed_draws[key].tolist()) if isinstance(key, int) else key
+        item = self.batch(torch.tensor([index]), torch.tensor([draws]))
+        return {name: value[0] for name, value in item.items()}
 
 
 # ------------------------------------------------------------------------------------------------- datamodule
@@ -261,9 +274,17 @@ class CaptionedDataModule(LightningDataModule):
         if self.text_encoder is None or self.text_encoder.state() != state["text_encoder"]:
             self.use_text_encoder(TextEncoder.from_state(state["text_encoder"]))
 
-    def _loader(self, dataset: Optional[CaptionedDataset], shuffle: bool) -> DataLoader:
+    def _loader(self, dataset: Optional[CaptionedDataset], shuffle: bool) -> Union[DataLoader, IndexBatches]:
+        """Images held as a tensor: batches by index on the training device. Image files: a DataLoader. Both draw
+        the same order, captions and mismatches for a (seed, epoch)."""
         if dataset is None:
             raise RuntimeError("datamodule used before setup()")
+        if isinstance(dataset.images, Tensor):
+            trainer = self.trainer
+            device = trainer.strategy.root_device if trainer is not None else None
+            placed = dataset.to(device) if device is not None else dataset
+            return IndexBatches(len(dataset), placed.batch, self.batch_size, shuffle, self.seed, draws=3,
+                                **distribution(trainer), device=device)
         return DataLoader(
             dataset,
             batch_size=self.batch_size,
@@ -272,13 +293,13 @@ class CaptionedDataModule(LightningDataModule):
             persistent_workers=self.num_workers > 0,
         )
 
-    def train_dataloader(self) -> DataLoader:
+    def train_dataloader(self) -> Union[DataLoader, IndexBatches]:
         return self._loader(self.train_dataset, shuffle=True)
 
-    def val_dataloader(self) -> DataLoader:
+    def val_dataloader(self) -> Union[DataLoader, IndexBatches]:
         return self._loader(self.val_dataset, shuffle=False)
 
-    def test_dataloader(self) -> DataLoader:
+    def test_dataloader(self) -> Union[DataLoader, IndexBatches]:
         return self._loader(self.test_dataset, shuffle=False)
 
 

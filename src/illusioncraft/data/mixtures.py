@@ -8,9 +8,9 @@ from typing import Optional
 import torch
 from lightning.pytorch import LightningDataModule
 from torch import Tensor
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import TensorDataset
 
-from illusioncraft.data.sampling import EpochBatchSampler, EpochShuffleSampler
+from illusioncraft.data.index_batches import IndexBatches, tensor_batches
 from illusioncraft.errors import ConfigError
 from illusioncraft.registry import register
 
@@ -31,11 +31,11 @@ class MixtureDataModule(LightningDataModule):
     modes: Tensor
     std: float
 
-    def __init__(self, n_samples: int = 50_000, batch_size: int = 500, seed: int = 0, num_workers: int = 0) -> None:
+    def __init__(self, n_samples: int = 50_000, batch_size: int = 500, seed: int = 0) -> None:
         super().__init__()
         if n_samples < 1 or batch_size < 1:
             raise ConfigError(f"data: n_samples and batch_size must be >= 1, got {n_samples}, {batch_size}")
-        self.n_samples, self.batch_size, self.seed, self.num_workers = n_samples, batch_size, seed, num_workers
+        self.n_samples, self.batch_size, self.seed = n_samples, batch_size, seed
         self.data_shape = (2,)
         self.train_dataset: Optional[TensorDataset] = None
 
@@ -50,14 +50,13 @@ class MixtureDataModule(LightningDataModule):
             self.train_dataset = TensorDataset(*self.sample(self.n_samples, self.seed))
             self.val_dataset = TensorDataset(*self.sample(self.batch_size, self.seed + 1))
 
-    def train_dataloader(self) -> DataLoader:
-        # Whole batches are indexed at once (batch_size=None + a batch sampler): no per-point Python calls.
-        # seeded by (seed, epoch), not by one long-lived generator: a resumed run replays the same order
-        batches = EpochBatchSampler(EpochShuffleSampler(self.train_dataset, self.seed), self.batch_size, drop_last=True)
-        return DataLoader(self.train_dataset, sampler=batches, batch_size=None, num_workers=self.num_workers)
+    def train_dataloader(self) -> IndexBatches:
+        # whole batches indexed at once on the training device, in an order seeded by (seed, epoch)
+        return tensor_batches(self.train_dataset.tensors, self.batch_size, True, self.seed, drop_last=True,
+                              trainer=self.trainer)
 
-    def val_dataloader(self) -> DataLoader:
-        return DataLoader(self.val_dataset, batch_size=self.batch_size)
+    def val_dataloader(self) -> IndexBatches:
+        return tensor_batches(self.val_dataset.tensors, self.batch_size, False, trainer=self.trainer)
 
 
 @register("ring8")

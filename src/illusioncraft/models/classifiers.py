@@ -19,6 +19,7 @@ from illusioncraft.contracts import ClassLabelledData, MultiViewLoss, ShapedData
 from illusioncraft.errors import ConfigError
 from illusioncraft.nn.optim import OptimizerSpec, build_optimizer, check_optimizer_spec
 from illusioncraft.registry import register
+from illusioncraft.step_logs import log_training_values
 
 Output = Literal["softmax", "sigmoid"]
 
@@ -108,7 +109,7 @@ class Classifier(LightningModule):
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         loss, preds, labels = self._step(batch, training=True)
         self.train_acc.update(preds, labels)
-        self.log("train/loss", loss, prog_bar=True)
+        log_training_values(self, {"train/loss": loss})
         return loss
 
     def _log_epoch_metric(self, name: str, metric: MulticlassAccuracy, prog_bar: bool = False) -> None:

@@ -16,6 +16,7 @@ from illusioncraft.models.classifiers import Classifier, Output
 from illusioncraft.nn.backprop import HandNetwork
 from illusioncraft.nn.optim import OptimizerSpec
 from illusioncraft.registry import register
+from illusioncraft.step_logs import log_training_values
 
 
 @register("scratch_mlp")
@@ -66,7 +67,7 @@ class ScratchMLP(Classifier):
         optimizer.step()
         labels = targets if targets.ndim == 1 else targets.argmax(dim=1)
         self.train_acc.update(self.predict_labels(self(images)), labels)
-        self.log("train/loss", cost, prog_bar=True)
+        log_training_values(self, {"train/loss": cost})
         return cost
 
 

@@ -35,6 +35,7 @@ from illusioncraft.errors import ConfigError
 from illusioncraft.losses.adversarial import AdversarialLoss
 from illusioncraft.nn.ema import evaluation_mode, frozen_copy, update_average
 from illusioncraft.nn.optim import OptimizerSpec, build_optimizer, check_optimizer_spec
+from illusioncraft.step_logs import log_training_values
 
 LRDecay = Literal["none", "linear"]
 Condition = Optional[Tensor]
@@ -127,6 +128,7 @@ class AdversarialModule(LightningModule):
         self.generator_ema: Optional[nn.Module] = None
         self.data_shape: Optional[tuple[int, ...]] = None
         self.discriminator_steps = self.generator_steps = 0
+        self.generator_values: dict[str, Tensor] = {}  # the last generator step's loss and terms, for the logs
         self.register_buffer("fixed_noise", torch.randn(64, latent_dim, generator=torch.Generator().manual_seed(0)))
         if data_shape is not None:
             self.build(tuple(data_shape))
@@ -273,7 +275,6 @@ class AdversarialModule(LightningModule):
         if self.weight_clip is not None:
             for parameter in self.discriminator.parameters():
                 parameter.data.clamp_(-self.weight_clip, self.weight_clip)
-        self.log_dict({"train/d_loss": d_loss, **d_terms}, prog_bar=True)
         self.discriminator_steps += 1
         if self.discriminator_steps % self.n_critic == 0:
             with self.toggled_optimizer(opt_g):
@@ -284,7 +285,12 @@ class AdversarialModule(LightningModule):
             self.generator_steps += 1
             if self.generator_ema is not None:
                 update_average(self.generator_ema, self.generator, self.ema_decay)
-            self.log_dict({"train/g_loss": g_loss, **g_terms}, prog_bar=True)
+            # kept until the next logged batch: with n_critic > 1 that may be a batch without a generator step
+            self.generator_values = {name: value.detach() for name, value in {"train/g_loss": g_loss, **g_terms}.items()}
+        log_training_values(self, {"train/d_loss": d_loss, **d_terms, **self.generator_values})
+
+    def on_train_epoch_start(self) -> None:
+        self.generator_values = {}  # as Lightning's own step values, the logs start each epoch afresh
 
     def penalty(self, real: Tensor, fake: Tensor, condition: Condition) -> Tensor:
         """The gradient penalty: on packed inputs directly (one interpolate and norm per packed input), or through
