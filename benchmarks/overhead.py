@@ -1,7 +1,8 @@
 """What the training loop costs beyond the maths: IllusionCraft's command-line path vs a plain PyTorch loop.
 
-For each workload both paths train the same networks (the model's own modules) on the same batches (the datamodule's own loader: the same permutation, the same tensors) with the same optimiser settings
-and the same number of threads:
+For each workload both paths train the same networks (the model's own modules) on the same batches (the
+datamodule's own loader: the same permutation, the same tensors) with the same optimiser settings and the same
+number of threads:
 
 - IllusionCraft: the experiment's YAML through the ``illusioncraft fit`` machinery (``IllusionCraftCLI`` with
   ``run=False``, then ``trainer.fit``): the LightningModule, its default callbacks (checkpointing, the

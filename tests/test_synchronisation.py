@@ -66,15 +66,16 @@ class CountSynchronisations(Callback):
             setattr(torch.Tensor, name, original)
 
 
+COUNTER = "--trainer.callbacks+=test_synchronisation.CountSynchronisations"
 TRAIN = ["--trainer.max_epochs", "2", "--trainer.limit_train_batches", "9", "--trainer.limit_val_batches", "1",
-         "--trainer.log_every_n_steps", "4", "--trainer.enable_progress_bar", "true", "--trainer.callbacks+=test_synchronisation.CountSynchronisations"]
+         "--trainer.log_every_n_steps", "4", "--trainer.enable_progress_bar", "true", COUNTER]
 
 
 @pytest.mark.parametrize(
     ("experiment", "extra"),
     [
         ("cnn_digits.yaml", []),
-        ("dcgan_digits_diffaugment.yaml", ["--trainer.callbacks", "null", "--trainer.callbacks+=test_synchronisation.CountSynchronisations"]),
+        ("dcgan_digits_diffaugment.yaml", ["--trainer.callbacks", "null", COUNTER]),
         ("wgan_gp_grid25.yaml", []),
         ("stackgan_shapes_stage1.yaml", ["--data.init_args.n_images", "400", "--data.init_args.image_size", "16",
                                          "--model.init_args.width", "4"]),

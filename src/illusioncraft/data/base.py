@@ -2,8 +2,9 @@
 
 Datasets yield images in [0, 1]. Splits held as tensors are batched by index on the training device
 (``illusioncraft.data.index_batches``); image files, and any split with a per-sample augmentation pipeline (which
-runs in the DataLoader, training split only), go through a DataLoader. After the batch reaches the device, ``on_after_batch_transfer`` applies the batch-level augmentations
-(training only) and then normalises with the training split's statistics.
+runs in the DataLoader, training split only), go through a DataLoader. After the batch reaches the device,
+``on_after_batch_transfer`` applies the batch-level augmentations (training only) and then normalises with the
+training split's statistics.
 """
 
 from __future__ import annotations
