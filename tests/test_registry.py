@@ -2,39 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-import textwrap
-from pathlib import Path
-
 import pytest
+from conftest import fake_plugin_distribution
 from torch import nn
 
 from illusioncraft import registry
 from illusioncraft.errors import RegistryError
-
-
-@pytest.fixture
-def isolated_registry(monkeypatch: pytest.MonkeyPatch):
-    """The registry with its built-ins, plugins not yet loaded: whatever a test registers, and the plugin modules it
-    imports afresh, vanish afterwards."""
-    registry.load_built_ins()
-    monkeypatch.setattr(registry, "_entries", {kind: dict(names) for kind, names in registry._entries.items()})
-    monkeypatch.setattr(registry, "_by_object", dict(registry._by_object))
-    monkeypatch.setattr(registry, "_by_import_path", dict(registry._by_import_path))
-    monkeypatch.setattr(registry, "_state", {"built_ins": True, "plugins": False})
-    for kind in registry.KINDS:  # drop the installed plugins' entries, so loading them again registers them afresh
-        for name, item in list(registry._entries[kind].items()):
-            if item.origin != registry.BUILT_IN:
-                del registry._entries[kind][name]
-
-    def reloaded(name: str) -> bool:
-        return name.startswith("illusioncraft_example_plugin")
-
-    saved = {name: sys.modules.pop(name) for name in [n for n in sys.modules if reloaded(n)]}
-    yield registry
-    for name in [n for n in sys.modules if reloaded(n)]:
-        del sys.modules[name]
-    sys.modules.update(saved)
 
 
 def test_every_kind_has_a_built_in_or_is_documented_empty():
@@ -106,16 +79,8 @@ def test_example_plugin_is_discovered_through_its_entry_point(isolated_registry)
     assert isolated_registry.entry("model", "cnn").origin == registry.BUILT_IN
 
 
-def _fake_distribution(site: Path, dist: str, module: str, source: str) -> None:
-    (site / f"{module}.py").write_text(textwrap.dedent(source))
-    info = site / f"{dist.replace('-', '_')}-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text(f"[illusioncraft.plugins]\nentry = {module}\n")
-
-
 def test_a_broken_plugin_is_a_warning_naming_its_distribution(isolated_registry, tmp_path, monkeypatch):
-    _fake_distribution(tmp_path, "broken-plugin", "broken_plugin_module", "raise ImportError('no such thing')\n")
+    fake_plugin_distribution(tmp_path, "broken-plugin", "broken_plugin_module", "raise ImportError('no such thing')\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.warns(UserWarning, match=r"plugin 'broken-plugin' .* failed to load: ImportError: no such thing"):
         names = isolated_registry.names("model")
@@ -134,7 +99,7 @@ def test_a_plugin_callable_receives_the_registry(isolated_registry, tmp_path, mo
         def setup(registry):
             registry.register("mish", kind="activation")(Mish)
     """
-    _fake_distribution(tmp_path, "mish-plugin", "mish_plugin_module", source)
+    fake_plugin_distribution(tmp_path, "mish-plugin", "mish_plugin_module", source)
     (tmp_path / "mish_plugin-0.1.dist-info" / "entry_points.txt").write_text(
         "[illusioncraft.plugins]\nentry = mish_plugin_module:setup\n"
     )
@@ -153,7 +118,7 @@ def test_a_plugin_clashing_with_a_built_in_is_an_error(isolated_registry, tmp_pa
         class FakeReLU(nn.Module):
             '''Not the real one.'''
     """
-    _fake_distribution(tmp_path, "clash-plugin", "clash_plugin_module", source)
+    fake_plugin_distribution(tmp_path, "clash-plugin", "clash_plugin_module", source)
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(RegistryError, match=r"registered twice: by built-in .* and by clash-plugin"):
         isolated_registry.names("activation")

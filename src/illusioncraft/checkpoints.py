@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Optional
@@ -27,7 +28,7 @@ from lightning.fabric.utilities.types import _PATH
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from illusioncraft import __version__
-from illusioncraft.errors import ConfigError
+from illusioncraft.errors import ConfigError, DataError
 
 VERSION_KEY = "illusioncraft_version"
 # Where models written by IllusionCraft 0.1 live now: their checkpoints load under the new class paths.
@@ -41,7 +42,15 @@ LEGACY_CLASS_PATHS = {
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """``TorchCheckpointIO`` whose local saves are atomic (temporary file in the same directory, then rename)."""
+    """``TorchCheckpointIO`` whose local saves are atomic (temporary file in the same directory, then rename).
+
+    A save the file system refuses (full disk, no permission) is one line that says the checkpoints already saved
+    are unchanged; ``after_save`` runs after each save that succeeded (the CLI moves ``latest`` there).
+    """
+
+    def __init__(self, after_save: Optional[Callable[[], None]] = None) -> None:
+        super().__init__()
+        self.after_save = after_save
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path: _PATH, storage_options: Optional[Any] = None) -> None:
         if "://" in str(path):  # remote file systems: fsspec's own semantics
@@ -50,17 +59,55 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         if storage_options is not None:
             raise TypeError(f"{type(self).__name__} takes no storage_options, got {storage_options!r}")
         target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        temporary: Optional[str] = None
         try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            # the writer's pid in the name tells a later start which temporaries no running save owns
+            handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp")
             with os.fdopen(handle, "wb") as file:
                 torch.save({**checkpoint, VERSION_KEY: __version__}, file)
                 file.flush()
                 os.fsync(file.fileno())
             os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
+        except BaseException as error:
+            if temporary is not None:
+                Path(temporary).unlink(missing_ok=True)
+            if isinstance(error, OSError):
+                raise DataError(f"cannot write checkpoint '{target}': {error.strerror or error}; the checkpoints "
+                                "already saved are unchanged") from error
             raise
+        if self.after_save is not None:
+            self.after_save()
+
+
+# ``.<target>.<pid>.<random>.tmp`` as AtomicCheckpointIO names them (no pid in files of IllusionCraft 0.2.0)
+TEMPORARY = re.compile(r"^\..+\.ckpt\.(?:(?P<pid>\d+)\.)?[A-Za-z0-9_]+\.tmp$")
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a live process of another user
+        pass
+    return True
+
+
+def remove_stale_temporaries(directory: Path) -> list[Path]:
+    """Delete the temporary files of saves that never finished in ``directory`` (a process killed mid-save leaves a
+    full-size ``.last.ckpt.<pid>.<random>.tmp``), keeping those of writers still running; returns what went."""
+    removed = []
+    for path in sorted(directory.glob(".*.tmp")):
+        found = TEMPORARY.match(path.name)
+        if found is None:
+            continue
+        pid = int(found.group("pid")) if found.group("pid") else None
+        if pid is not None and pid != os.getpid() and _running(pid):
+            continue
+        path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
 
 
 def read_checkpoint(path: Path, what: str = "--ckpt_path", weights_only: bool = True) -> dict[str, Any]:

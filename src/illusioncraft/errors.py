@@ -18,4 +18,4 @@ class NameClashError(RegistryError):
 
 
 class DataError(IllusionCraftError):
-    """Data on disk is missing, empty or unreadable."""
+    """Data on disk is missing, empty or unreadable, or a file cannot be written (full disk, no permission)."""

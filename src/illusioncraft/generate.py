@@ -16,8 +16,11 @@ from PIL import Image
 
 from illusioncraft import registry
 from illusioncraft.checkpoints import read_checkpoint, state_dict_mismatch, version_note
-from illusioncraft.contracts import ClassConditionedModel, TextConditionedModel
+from illusioncraft.contracts import ClassConditionedModel, GeneratorModel, TextConditionedModel
 from illusioncraft.errors import ConfigError
+
+MAX_SAMPLES = 4096  # samples in one picture: a 64 x 64 grid (16 MB of pixels at 32 px)
+CHUNK = 256  # samples drawn at once: memory stays that of one chunk, whatever the picture holds
 
 
 def load_generator(path: Path) -> Any:
@@ -46,6 +49,26 @@ def load_generator(path: Path) -> Any:
     return model.eval()
 
 
+def check_sample_count(n: int, rows: int = 1) -> None:
+    """Refuse, before any work, a picture of more samples than ``MAX_SAMPLES`` (``n`` per row, ``rows`` rows)."""
+    if n < 1:
+        raise ConfigError(f"generate: --n must be >= 1, got {n}")
+    if n * rows > MAX_SAMPLES:
+        fewer = "lower --n or give fewer --text" if rows > 1 else "lower --n"
+        raise ConfigError(f"generate: {n * rows} samples in one picture; at most {MAX_SAMPLES} ({fewer})")
+
+
+def draw(model: GeneratorModel, noise: torch.Tensor, condition: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Samples for ``noise`` (N, latent) and ``condition`` (the model's default when None), ``CHUNK`` at a time: the
+    noise is drawn before, so chunks change the memory needed and nothing else."""
+    condition = model.default_condition(noise.shape[0]) if condition is None else condition
+    chunks = [
+        model.sample(noise=noise[start:start + CHUNK], condition=None if condition is None else condition[start:start + CHUNK])
+        for start in range(0, noise.shape[0], CHUNK)
+    ]
+    return torch.cat(chunks)
+
+
 def generate_picture(model: Any, n: int, seed: int = 0, label: Optional[int] = None) -> Image.Image:
     """``n`` samples as an image grid (images) or a scatter plot (2-D points)."""
     from illusioncraft.callbacks.samples import scatter_image
@@ -59,7 +82,7 @@ def generate_picture(model: Any, n: int, seed: int = 0, label: Optional[int] = N
             raise ConfigError(f"generate: label {label} is outside the model's classes 0..{model.num_classes - 1}")
         labels = torch.full((n,), label, dtype=torch.long)
     torch.manual_seed(seed)
-    samples = model.sample(n, condition=labels)
+    samples = draw(model, model.noise(n), labels)  # (n, C, H, W) or (n, 2)
     if model.is_image_model:
         return image_grid(samples, value_range=(0.0, 1.0))
     return scatter_image(samples, None, f"{type(model).__name__}: {n} samples")
@@ -80,5 +103,5 @@ def generate_from_text(model: Any, captions: list[str], n: int, seed: int = 0) -
         print(f"illusioncraft: warning: words unknown to the model, read as <unk>: {', '.join(unknown)}", file=sys.stderr)
     torch.manual_seed(seed)
     noise = model.noise(n).repeat(len(captions), 1)  # (len(captions) * n, latent)
-    images = model.sample(noise=noise, condition=tokens.repeat_interleave(n, dim=0))
+    images = draw(model, noise, tokens.repeat_interleave(n, dim=0))
     return captioned_rows(list(images.cpu().split(n)), captions)

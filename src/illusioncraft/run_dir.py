@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,13 +33,13 @@ class RunOptions:
     """After `fit`, evaluate the best checkpoint on the test split when the model and data have one."""
 
 
+def _version_number(name: str) -> Optional[int]:
+    found = re.fullmatch(r"version_(\d+)", name)
+    return int(found.group(1)) if found else None
+
+
 def _versions(parent: Path) -> list[int]:
-    return [int(m.group(1)) for p in parent.glob("version_*") if (m := re.fullmatch(r"version_(\d+)", p.name))]
-
-
-def next_version(parent: Path) -> Path:
-    """``parent/version_<n>`` with n one more than the highest existing version."""
-    return parent / f"version_{max(_versions(parent), default=-1) + 1}"
+    return [number for path in parent.glob("version_*") if (number := _version_number(path.name)) is not None]
 
 
 def run_name(options: Any, config_files: Sequence[Any], model_class: Optional[type]) -> str:
@@ -76,23 +77,64 @@ def find_last_checkpoint(options: Any, name: str) -> Path:
     )
 
 
-def resolve_run_dir(options: RunOptions, name: str) -> Path:
-    """The run directory for this process, shared with the other ranks of a multi-process launch."""
+def claim_next_version(parent: Path) -> Path:
+    """A new ``parent/version_<n>``, created by this call: ``mkdir`` without ``exist_ok`` fails when another process
+    took that number first, and the claim moves on to the next, so runs started together never share a directory."""
+    parent.mkdir(parents=True, exist_ok=True)
+    version = max(_versions(parent), default=-1) + 1
+    while True:
+        candidate = parent / f"version_{version}"
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            version += 1
+
+
+def inherited_run_dir() -> Optional[Path]:
+    """The directory the launching process chose, in the extra processes of a multi-process launch (else None)."""
     inherited = os.environ.get(RUN_DIR_ENV)
-    if inherited and int(os.environ.get("LOCAL_RANK", "0")) > 0:
-        return Path(inherited)
-    run_dir = Path(options.dir) if options.dir else next_version(Path(options.root) / name)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if not options.dir:
-        point_latest(run_dir)
+    return Path(inherited) if inherited and int(os.environ.get("LOCAL_RANK", "0")) > 0 else None
+
+
+def resolve_run_dir(options: RunOptions, name: str) -> Path:
+    """The run directory for this process: ``--run.dir``, the launching process's (extra ranks), or a newly claimed
+    ``<root>/<name>/version_<n>``. ``latest`` does not move here: it moves when the run writes a checkpoint."""
+    inherited = inherited_run_dir()
+    if inherited is not None:
+        return inherited
+    try:
+        if options.dir:
+            run_dir = Path(options.dir)
+            run_dir.mkdir(parents=True, exist_ok=True)
+        else:
+            run_dir = claim_next_version(Path(options.root) / name)
+    except OSError as error:
+        key, where = ("--run.dir", Path(options.dir)) if options.dir else ("--run.root", Path(options.root) / name)
+        raise ConfigError(f"{key}: cannot create the run directory '{where}': {error.strerror or error}") from None
     os.environ[RUN_DIR_ENV] = str(run_dir)
     return run_dir
 
 
+def remove_unused_run_dir(run_dir: Path) -> None:
+    """Delete a version directory whose run failed before it did anything, so a failed start leaves no empty version
+    behind; a directory holding any checkpoint is kept."""
+    if not any(run_dir.rglob("*.ckpt")):
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
 def point_latest(run_dir: Path) -> None:
-    """``<root>/<name>/latest`` -> the newest ``version_<n>``, so a later step (e.g. StackGAN Stage-II reading its
-    Stage-I checkpoint) can name ``runs/<name>/latest/checkpoints/last.ckpt`` in a YAML."""
+    """``<root>/<name>/latest`` -> ``run_dir``; called each time the run has written a checkpoint, so a later
+    step (e.g. StackGAN Stage-II reading its Stage-I checkpoint) can name ``runs/<name>/latest/checkpoints/last.ckpt``.
+    A run that saves no checkpoint (a validation, a failed start) never takes the link, and neither does an older
+    version while ``latest`` names a newer one that holds checkpoints."""
     link = run_dir.parent / "latest"
+    current = os.readlink(link) if link.is_symlink() else None
+    if current == run_dir.name:
+        return
+    current_version, version = _version_number(current or ""), _version_number(run_dir.name)
+    if current_version is not None and version is not None and current_version > version and any(link.glob("checkpoints/*.ckpt")):
+        return
     temporary = run_dir.parent / f".latest-{os.getpid()}"
     try:
         temporary.unlink(missing_ok=True)

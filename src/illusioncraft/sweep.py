@@ -28,7 +28,7 @@ from typing import Any
 import yaml
 
 from illusioncraft.errors import ConfigError
-from illusioncraft.run_dir import next_version
+from illusioncraft.run_dir import claim_next_version
 
 SWEEP_KEYS = {"base", "overrides", "variants"}
 
@@ -115,7 +115,7 @@ def run_sweep(
 
     base, common, variants = load_sweep(path)
     registry.load_plugins()  # one-off imports (Lightning, torchmetrics) before the first variant's clock starts
-    out = out or next_version(Path("runs") / path.stem)
+    out = out or claim_next_version(Path("runs") / path.stem)
     out.mkdir(parents=True, exist_ok=True)
     results = []
     for name, overrides in variants.items():

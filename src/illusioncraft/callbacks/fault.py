@@ -19,6 +19,7 @@ Lightning restarts a plain DataLoader's epoch at its first batch, so the rest of
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import signal
@@ -153,6 +154,13 @@ def take_stop_report() -> Optional[StopReport]:
     return _stop_report.pop() if _stop_report else None
 
 
+SIGNAL_NOTICES = "lightning.pytorch.trainer.connectors.signal_connector"  # the logger of Lightning's signal handlers
+
+
+def _no_sigterm_notice(record: logging.LogRecord) -> bool:
+    return "Received SIGTERM" not in record.getMessage()
+
+
 @register("save_on_signal")
 class SaveOnSignal(Callback):
     """On SIGTERM (or a first Ctrl-C), stop at the next batch boundary and write ``last.ckpt``; resume from it later."""
@@ -171,7 +179,17 @@ class SaveOnSignal(Callback):
         if self._interrupts > 1:
             raise KeyboardInterrupt  # a second Ctrl-C: stop now, without saving
         self.signal_name = "SIGINT"
-        os.kill(os.getpid(), signal.SIGTERM)  # Lightning's SIGTERM path: stop after this batch, ranks in step
+        on_sigterm = signal.getsignal(signal.SIGTERM)
+        if not callable(on_sigterm):
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        # Lightning's SIGTERM path (stop after this batch, ranks in step), without its "Received SIGTERM" notice
+        notices = logging.getLogger(SIGNAL_NOTICES)
+        notices.addFilter(_no_sigterm_notice)
+        try:
+            on_sigterm(signal.SIGTERM, frame)
+        finally:
+            notices.removeFilter(_no_sigterm_notice)
 
     def on_exception(self, trainer: Trainer, pl_module: LightningModule, exception: BaseException) -> None:
         if not isinstance(exception, SIGTERMException):

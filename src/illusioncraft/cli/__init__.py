@@ -13,7 +13,7 @@ import warnings
 from typing import Optional
 
 from illusioncraft import registry
-from illusioncraft.cli.errors import explain_parse_error, say, user_error_in, worker_user_error
+from illusioncraft.cli.errors import explain_parse_error, lightning_refusal, say, user_error_in, worker_user_error
 
 
 def main(argv: Optional[list[str]] = None) -> None:
@@ -46,7 +46,7 @@ def main(argv: Optional[list[str]] = None) -> None:
         raise SystemExit(report.exit_code) from None
     except Exception as error:
         user_error = user_error_in(error)
-        message = str(user_error) if user_error else worker_user_error(error)
+        message = str(user_error) if user_error else (lightning_refusal(error) or worker_user_error(error))
         if message is None:
             raise
         say(f"illusioncraft: error: {message}")

@@ -4,6 +4,7 @@ default callbacks, atomic checkpoints and safe checkpoint loading around Lightni
 from __future__ import annotations
 
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any, Optional
 
@@ -11,6 +12,8 @@ from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.plugins.io import CheckpointIO
 from lightning.pytorch.strategies import DDPStrategy
+from lightning.pytorch.strategies.launchers.multiprocessing import _MultiProcessingLauncher
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from lightning.pytorch.utilities.model_helpers import is_overridden
 from lightning.pytorch.utilities.rank_zero import rank_zero_info
 
@@ -22,14 +25,46 @@ from illusioncraft.checkpoints import (
     checkpoint_errors_as_config_errors,
     logged_steps,
     prepare_checkpoint_path,
+    read_checkpoint,
+    remove_stale_temporaries,
     trusted_only,
 )
+from illusioncraft.cli.config_files import check_config_files
 from illusioncraft.cli.run_callbacks import default_callbacks
 from illusioncraft.distributed import check_precision, needs_unused_parameter_search, strategy_for_model
+from illusioncraft.errors import ConfigError
 from illusioncraft.loggers import ResumableCSVLogger
-from illusioncraft.run_dir import RunOptions, resolve_run_dir, run_name
+from illusioncraft.run_dir import (
+    RunOptions,
+    inherited_run_dir,
+    point_latest,
+    remove_unused_run_dir,
+    resolve_run_dir,
+    run_name,
+)
 
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
+EVALUATION_STEPS = {"validate": "validation_step", "test": "test_step"}
+
+
+def check_evaluation_step(subcommand: str, model: Any) -> None:
+    """One line, before a run directory is claimed, when ``validate``/``test`` asks a model for a step it lacks."""
+    hook = EVALUATION_STEPS.get(subcommand)
+    if hook is None or is_overridden(hook, model, LightningModule):
+        return
+    hint = "; `illusioncraft validate` scores it" if is_overridden("validation_step", model, LightningModule) else ""
+    raise ConfigError(f"{subcommand}: {type(model).__name__} has no {hook.replace('_', ' ')}{hint}")
+
+
+def ran_a_batch(trainer: Any) -> bool:
+    """Whether any of the trainer's loops started a batch in this process (a spawning launcher runs them elsewhere)."""
+    if trainer is None:
+        return False
+    if isinstance(trainer.strategy.launcher, _MultiProcessingLauncher):
+        return True
+    loops = (trainer.fit_loop.epoch_loop, trainer.fit_loop.epoch_loop.val_loop, trainer.validate_loop,
+             trainer.test_loop, trainer.predict_loop)
+    return any(loop.batch_progress.total.ready > 0 for loop in loops)
 
 
 class IllusionCraftCLI(LightningCLI):
@@ -38,21 +73,33 @@ class IllusionCraftCLI(LightningCLI):
     def __init__(self, args: Optional[list[str]] = None, run: bool = True) -> None:
         parser_kwargs: dict[str, Any] = {"exit_on_error": False}
         parser_kwargs.update({sub: {"exit_on_error": False} for sub in SUBCOMMANDS})
-        super().__init__(
-            model_class=None,
-            datamodule_class=None,
-            save_config_callback=SaveAndLogConfig,
-            save_config_kwargs={"overwrite": True},
-            parser_kwargs=parser_kwargs,
-            args=args,
-            run=run,
-        )
+        self.claimed_run_dir: Optional[Path] = None  # a version directory this process created
+        try:
+            super().__init__(
+                model_class=None,
+                datamodule_class=None,
+                save_config_callback=SaveAndLogConfig,
+                save_config_kwargs={"overwrite": True},
+                parser_kwargs=parser_kwargs,
+                args=args,
+                run=run,
+            )
+        except Exception as error:
+            # a failed start leaves no empty version behind; a graceful stop or a run that got going keeps its own
+            started = ran_a_batch(getattr(self, "trainer", None))
+            if self.claimed_run_dir is not None and not started and not isinstance(error, SIGTERMException):
+                remove_unused_run_dir(self.claimed_run_dir)
+            raise
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_class_arguments(RunOptions, "run")
 
     def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
-        """Parse, then resolve ``--ckpt_path last`` and check the checkpoint before Lightning reads it."""
+        """Check the config files, parse, then resolve ``--ckpt_path last`` and check the checkpoint before Lightning
+        reads it."""
+        command_line = sys.argv[1:] if args is None else args
+        if isinstance(command_line, (list, tuple)):
+            check_config_files(command_line)
         super().parse_arguments(parser, args)
         subcommand = self.config.get("subcommand")
         self.checkpoint: Optional[dict[str, Any]] = None
@@ -82,14 +129,25 @@ class IllusionCraftCLI(LightningCLI):
     def instantiate_trainer(self, **kwargs: Any) -> Any:
         options: RunOptions = self._get(self.config_init, "run")
         trainer_config = self._get(self.config_init, "trainer")
+        check_evaluation_step(self.subcommand, self.model)
+        if self.datamodule is not None:
+            # SaveAndLogConfig sends every logger the whole config; Lightning's merge of the model's and the data's
+            # hyper-parameters would add only a refusal of names both use (cnn's and image_folder's `channels`)
+            self.datamodule._log_hyperparams = False
+        launching = inherited_run_dir() is None
         self.run_dir = resolve_run_dir(options, run_name(options, self._get(self.config, "config") or [], type(self.model)))
+        if launching and not options.dir:
+            self.claimed_run_dir = self.run_dir
+        if launching and (self.run_dir / "checkpoints").is_dir():
+            for path in remove_stale_temporaries(self.run_dir / "checkpoints"):
+                rank_zero_info(f"removed {path.name}, the temporary file of a save that never finished")
         kwargs["default_root_dir"] = str(self.run_dir)
         if trainer_config.get("logger") is None:
             kwargs["logger"] = self._loggers(options) or False
         if self.subcommand != "fit" and self._checkpoint_in_run_dir():  # keep the training run's config.yaml
             self.save_config_kwargs = {**self.save_config_kwargs, "config_filename": f"config_{self.subcommand}.yaml"}
         self.trainer_defaults["callbacks"] = default_callbacks(self.model, trainer_config, self.run_dir)
-        kwargs["plugins"] = self._plugins(trainer_config)
+        kwargs["plugins"] = self._plugins(trainer_config, options)
         strategy = trainer_config.get("strategy", "auto")
         kwargs["strategy"] = strategy_for_model(strategy, self.model)
         trainer = super().instantiate_trainer(**kwargs)
@@ -112,13 +170,13 @@ class IllusionCraftCLI(LightningCLI):
                 logger.open_metrics(keep_rows_before=keep)
         return loggers
 
-    @staticmethod
-    def _plugins(trainer_config: dict[str, Any]) -> list[Any]:
-        """The configured plugins, with atomic checkpoint writes unless a CheckpointIO is configured."""
+    def _plugins(self, trainer_config: dict[str, Any], options: RunOptions) -> list[Any]:
+        """The configured plugins, with atomic checkpoint writes unless a CheckpointIO is configured; each save of a
+        versioned run points ``latest`` at it."""
         plugins = trainer_config.get("plugins") or []
         plugins = list(plugins) if isinstance(plugins, (list, tuple)) else [plugins]
         if not any(isinstance(plugin, CheckpointIO) for plugin in plugins):
-            plugins.append(AtomicCheckpointIO())
+            plugins.append(AtomicCheckpointIO(after_save=None if options.dir else partial(point_latest, self.run_dir)))
         return plugins
 
     def _checkpoint_in_run_dir(self) -> bool:
@@ -146,7 +204,9 @@ class IllusionCraftCLI(LightningCLI):
         if options.test_after_fit and model_tests and data_tests and not self.trainer.interrupted:
             checkpoint = self.trainer.checkpoint_callback
             best = checkpoint.best_model_path if checkpoint is not None else ""
-            self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=best or None, weights_only=False)
+            if best:  # in the run's checkpoint directory (checkpoint_path_guard); read as weights and plain values only
+                read_checkpoint(Path(best), what="the best checkpoint")
+            self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=best or None, weights_only=True)
         self._announce()
 
     def predict(self, model: Any, datamodule: Any = None, ckpt_path: Optional[str] = None, **kwargs: Any) -> None:

@@ -13,6 +13,16 @@ from illusioncraft import registry
 from illusioncraft.errors import ConfigError
 
 
+def check_picture_path(path: Path, command: str) -> None:
+    """Refuse, before any work, an ``--out`` Pillow cannot write a picture to: a directory, or no known extension."""
+    from PIL import Image
+
+    if path.is_dir():
+        raise ConfigError(f"{command}: --out '{path}' is a directory; name a picture file such as '{path / 'samples.png'}'")
+    if Image.registered_extensions().get(path.suffix.lower()) not in Image.SAVE:
+        raise ConfigError(f"{command}: --out '{path}' has no picture extension Pillow writes (.png, .jpg, ...)")
+
+
 def list_command(argv: list[str]) -> None:
     """``illusioncraft list [KIND]``: every registered name with its kind, origin and summary."""
     from rich.console import Console
@@ -76,6 +86,7 @@ def plot_command(argv: list[str]) -> None:
     parser.add_argument("names", nargs="*", help="activation names (default: every element-wise activation)")
     parser.add_argument("--out", required=True, type=Path, help="PNG file to write")
     options = parser.parse_args(argv)
+    check_picture_path(options.out, "plot")
     names = options.names or [
         name for name in registry.names("activation") if hasattr(registry.get("activation", name), "derivative")
     ]
@@ -99,6 +110,7 @@ def augment_command(argv: list[str]) -> None:
     options = parser.parse_args(argv)
     if options.n < 1 or options.views < 1:
         raise ConfigError("augment: --n and --views must be >= 1")
+    check_picture_path(options.out, "augment")
     picture = preview(datamodule_from_config(options.config), n=options.n, views=options.views, seed=options.seed)
     options.out.parent.mkdir(parents=True, exist_ok=True)
     picture.save(options.out)
@@ -107,7 +119,7 @@ def augment_command(argv: list[str]) -> None:
 
 def generate_command(argv: list[str]) -> None:
     """``illusioncraft generate --ckpt X.ckpt --n 64 --out samples.png``: samples of a trained generator."""
-    from illusioncraft.generate import generate_from_text, generate_picture, load_generator
+    from illusioncraft.generate import check_sample_count, generate_from_text, generate_picture, load_generator
 
     parser = argparse.ArgumentParser(prog="illusioncraft generate", description="Draw samples from a GAN checkpoint.")
     parser.add_argument("--ckpt", required=True, type=Path, help="checkpoint of a GAN model")
@@ -118,8 +130,8 @@ def generate_command(argv: list[str]) -> None:
     parser.add_argument("--text", action="append", default=None,
                         help="caption to draw (text-to-image models); repeat for several, one row of --n images each")
     options = parser.parse_args(argv)
-    if options.n < 1:
-        raise ConfigError(f"generate: --n must be >= 1, got {options.n}")
+    check_picture_path(options.out, "generate")
+    check_sample_count(options.n, len(options.text) if options.text else 1)
     model = load_generator(options.ckpt)
     if options.text:
         if options.label is not None:

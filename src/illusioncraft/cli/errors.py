@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from collections.abc import Iterator
 from typing import Optional
 
 from illusioncraft.errors import IllusionCraftError
@@ -55,16 +56,27 @@ def with_moved_key_hint(line: str) -> str:
     return line
 
 
-def user_error_in(error: BaseException) -> Optional[IllusionCraftError]:
-    """The IllusionCraftError behind ``error`` (jsonargparse wraps errors raised while instantiating), if any."""
+def causes(error: BaseException) -> Iterator[BaseException]:
+    """``error`` and the exceptions behind it (its cause or context, in turn), each once."""
     seen: set[int] = set()
     current: Optional[BaseException] = error
     while current is not None and id(current) not in seen:
-        if isinstance(current, IllusionCraftError):
-            return current
+        yield current
         seen.add(id(current))
         current = current.__cause__ or current.__context__
-    return None
+
+
+def user_error_in(error: BaseException) -> Optional[IllusionCraftError]:
+    """The IllusionCraftError behind ``error`` (jsonargparse wraps errors raised while instantiating), if any."""
+    return next((cause for cause in causes(error) if isinstance(cause, IllusionCraftError)), None)
+
+
+def lightning_refusal(error: BaseException) -> Optional[str]:
+    """The first line of Lightning's refusal of a setting (a MisconfigurationException behind ``error``), if any."""
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
+
+    refusal = next((cause for cause in causes(error) if isinstance(cause, MisconfigurationException)), None)
+    return first_line(str(refusal)) if refusal is not None else None
 
 
 def worker_user_error(error: BaseException) -> Optional[str]:

@@ -7,7 +7,9 @@ Every ``fit``/``validate``/``test``/``predict`` run gets, besides the callbacks 
 2. a ``ModelCheckpoint`` writing ``checkpoints/last.ckpt`` and the best checkpoint by the model's
    ``checkpoint_monitor`` (unless checkpointing is off);
 3. a rich progress bar whose numbers are read on logged batches only (unless the progress bar is off);
-4. fault tolerance: ``stop_on_nonfinite``, ``save_on_signal``, ``random_state`` (``illusioncraft.callbacks.fault``).
+4. fault tolerance: ``stop_on_nonfinite``, ``save_on_signal``, ``random_state`` (``illusioncraft.callbacks.fault``)
+   and ``checkpoint_path_guard`` (``illusioncraft.callbacks.checkpoint_paths``: no path a checkpoint records is
+   loaded or deleted unless it lies in the run's checkpoint directory).
 
 A configured callback replaces a default of the same type, so its settings win and nothing runs twice.
 """
@@ -23,7 +25,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 from illusioncraft import registry
 from illusioncraft.contracts import RunDefaults
 
-FAULT_TOLERANCE = ("stop_on_nonfinite", "save_on_signal", "random_state")
+FAULT_TOLERANCE = ("stop_on_nonfinite", "save_on_signal", "random_state", "checkpoint_path_guard")
 
 
 def checkpoint_callback(run_dir: Path, model: Any) -> ModelCheckpoint:
