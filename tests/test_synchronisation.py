@@ -105,3 +105,21 @@ def test_on_a_gpu_cuda_reports_no_synchronisation_in_unlogged_steps(tmp_path):
     run_cli(tmp_path, "fit", "--config", str(EXPERIMENTS / "dcgan_digits.yaml"), "--trainer.accelerator", "gpu",
             "--trainer.devices", "1", "--trainer.max_epochs", "1", "--trainer.log_every_n_steps", "5",
             "--trainer.callbacks", "null", "--trainer.callbacks+=test_synchronisation.SyncDebug")
+
+
+def test_every_run_logs_its_training_throughput_on_the_logged_batches(tmp_path):
+    import csv
+
+    run_dir = run_cli(tmp_path, "fit", "--config", str(EXPERIMENTS / "cnn_digits.yaml"), "--trainer.max_epochs", "1",
+                      "--trainer.limit_train_batches", "8", "--trainer.limit_val_batches", "1", "--trainer.log_every_n_steps",
+                      "2", "--run.test_after_fit", "false")
+    with open(run_dir / "metrics.csv") as handle:
+        rows = [row for row in csv.DictReader(handle) if row.get("throughput/samples")]
+    assert [int(row["step"]) for row in rows] == [2, 4, 6, 8]  # one measurement per logged batch
+    assert [float(row["throughput/samples"]) for row in rows] == [128, 256, 384, 512]  # batch 64, counted every batch
+    rates = [row for row in rows if row.get("throughput/device/samples_per_sec")]
+    assert len(rates) == 3  # a rate once two measurements bound an interval
+    for previous, row in zip(rows, rows[1:], strict=False):
+        seconds = float(row["throughput/time"]) - float(previous["throughput/time"])
+        assert float(row["throughput/device/samples_per_sec"]) == pytest.approx(128 / seconds, rel=1e-6)
+        assert float(row["throughput/device/batches_per_sec"]) == pytest.approx(2 / seconds, rel=1e-6)

@@ -9,4 +9,5 @@ from illusioncraft.callbacks import (  # noqa: F401 - registers the built-in cal
     progress,
     samples,
     text_image,
+    throughput,
 )

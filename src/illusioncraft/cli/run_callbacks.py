@@ -9,7 +9,8 @@ Every ``fit``/``validate``/``test``/``predict`` run gets, besides the callbacks 
 3. a rich progress bar whose numbers are read on logged batches only (unless the progress bar is off);
 4. fault tolerance: ``stop_on_nonfinite``, ``save_on_signal``, ``random_state`` (``illusioncraft.callbacks.fault``)
    and ``checkpoint_path_guard`` (``illusioncraft.callbacks.checkpoint_paths``: no path a checkpoint records is
-   loaded or deleted unless it lies in the run's checkpoint directory).
+   loaded or deleted unless it lies in the run's checkpoint directory);
+5. ``throughput`` (``illusioncraft.callbacks.throughput``): Lightning's ThroughputMonitor, ``throughput/*`` in the logs.
 
 A configured callback replaces a default of the same type, so its settings win and nothing runs twice.
 """
@@ -26,6 +27,7 @@ from illusioncraft import registry
 from illusioncraft.contracts import RunDefaults
 
 FAULT_TOLERANCE = ("stop_on_nonfinite", "save_on_signal", "random_state", "checkpoint_path_guard")
+MEASUREMENT = ("throughput",)
 
 
 def checkpoint_callback(run_dir: Path, model: Any) -> ModelCheckpoint:
@@ -55,7 +57,7 @@ def default_callbacks(model: Any, trainer_config: dict[str, Any], run_dir: Path)
         defaults.append(checkpoint_callback(run_dir, model))
     if trainer_config.get("enable_progress_bar", True) is not False and not configured_as(ProgressBar):
         defaults.append(registry.build("callback", "progress_bar"))
-    for name in FAULT_TOLERANCE:
+    for name in (*FAULT_TOLERANCE, *MEASUREMENT):
         kind = registry.get("callback", name)
         if not configured_as(kind):
             defaults.append(kind())
