@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import EXPERIMENTS, TINY, cli_error, run_cli
 from lightning.pytorch import Trainer
 
 from illusioncraft import registry
@@ -87,3 +88,26 @@ def test_checkpoint_rebuilds_the_same_network(tmp_path):
     model.eval()
     restored.eval()
     torch.testing.assert_close(restored(images), model(images))
+
+
+@pytest.mark.parametrize("experiment", ["cnn_digits.yaml", "dcgan_digits.yaml"])
+def test_compile_compiles_the_networks_and_keeps_their_checkpoints(tmp_path, experiment):
+    from torch._dynamo.utils import counters
+
+    graphs = counters["stats"]["unique_graphs"]
+    compiled = run_cli(tmp_path, "fit", "--config", str(EXPERIMENTS / experiment), *TINY, "--model.init_args.compile",
+                       "aot_eager", "--trainer.callbacks", "null", "--run.test_after_fit", "false")
+    assert counters["stats"]["unique_graphs"] > graphs  # TorchDynamo traced the networks' forwards
+    plain = run_cli(tmp_path, "fit", "--config", str(EXPERIMENTS / experiment), *TINY, "--trainer.callbacks", "null",
+                    "--run.test_after_fit", "false")
+    keys = [torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"].keys() for run in (compiled, plain)]
+    assert keys[0] == keys[1]  # compiled in place: the same state dict, so checkpoints go either way
+
+
+def test_compile_that_cannot_work_here_is_one_line(tmp_path, capsys, monkeypatch):
+    config = ["fit", "--config", str(EXPERIMENTS / "cnn_digits.yaml"), "--run.dir", str(tmp_path / "r"), "--run.loggers", "[]"]
+    assert "compile backend 'inductr' is unknown; did you mean 'inductor'?" in cli_error(
+        capsys, *config, "--model.init_args.compile", "inductr")
+    monkeypatch.setattr("shutil.which", lambda name: None)  # a machine without a C++ compiler
+    line = cli_error(capsys, *config, "--model.init_args.compile", "true", "--trainer.fast_dev_run", "true")
+    assert "compile with inductor on a CPU needs a C++ compiler" in line

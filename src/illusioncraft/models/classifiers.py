@@ -17,6 +17,7 @@ from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionM
 from illusioncraft import registry
 from illusioncraft.contracts import ClassLabelledData, MultiViewLoss, ShapedData
 from illusioncraft.errors import ConfigError
+from illusioncraft.nn.compile import Compile, check_compilable, compile_backend, compile_networks
 from illusioncraft.nn.optim import OptimizerSpec, build_optimizer, check_optimizer_spec
 from illusioncraft.registry import register
 from illusioncraft.step_logs import log_training_values
@@ -38,6 +39,7 @@ class Classifier(LightningModule):
         output: Output = "softmax",
         loss: Optional[str] = None,
         optimizer: OptimizerSpec = "adam",
+        compile: Compile = False,
     ) -> None:
         super().__init__()
         if output not in ("softmax", "sigmoid"):
@@ -50,6 +52,8 @@ class Classifier(LightningModule):
         # Kept as attributes: a subclass's hparams hold only the arguments its own signature exposes.
         self.output = output
         self.optimizer_spec = optimizer
+        self.compile_backend = compile_backend(compile, registry.name_of(type(self)))
+        self.networks_compiled = False
         self.network: Optional[nn.Module] = None
         if input_shape is not None and num_classes is not None:
             self._build(tuple(input_shape), num_classes)
@@ -77,6 +81,13 @@ class Classifier(LightningModule):
                               "datamodule does not provide them (data_shape, class_names)")
         self.hparams.input_shape, self.hparams.num_classes = tuple(data.data_shape), data.num_classes
         self._build(tuple(data.data_shape), data.num_classes)
+
+    def configure_model(self) -> None:
+        """``compile``: the network's forward compiled in place, once, when training or evaluation starts."""
+        if self.compile_backend and not self.networks_compiled:
+            check_compilable(self.compile_backend, self.device, registry.name_of(type(self)))
+            compile_networks([self.network], self.compile_backend)
+            self.networks_compiled = True
 
     def forward(self, images: Tensor) -> Tensor:
         """Logits (B, K), or (B,) for a sigmoid output."""
@@ -182,10 +193,12 @@ class LogisticRegression(Classifier):
         output: Output = "softmax",
         optimizer: OptimizerSpec = "adam",
         loss: Optional[str] = None,
+        compile: Compile = False,
         input_shape: Optional[tuple[int, int, int]] = None,
         num_classes: Optional[int] = None,
     ) -> None:
-        super().__init__(input_shape=input_shape, num_classes=num_classes, output=output, loss=loss, optimizer=optimizer)
+        super().__init__(input_shape=input_shape, num_classes=num_classes, output=output, loss=loss, optimizer=optimizer,
+                         compile=compile)
 
     def build_network(self, input_shape: tuple[int, int, int], num_outputs: int) -> nn.Module:
         return nn.Sequential(nn.Flatten(), nn.Linear(int(torch.tensor(input_shape).prod()), num_outputs))
@@ -203,13 +216,15 @@ class MLP(Classifier):
         output: Output = "softmax",
         optimizer: OptimizerSpec = "adam",
         loss: Optional[str] = None,
+        compile: Compile = False,
         input_shape: Optional[tuple[int, int, int]] = None,
         num_classes: Optional[int] = None,
     ) -> None:
         if not hidden_sizes or any(size < 1 for size in hidden_sizes):
             raise ConfigError(f"model 'mlp': hidden_sizes must be a non-empty list of positive sizes, got {hidden_sizes}")
         _check_activation_and_dropout("mlp", activation, dropout)
-        super().__init__(input_shape=input_shape, num_classes=num_classes, output=output, loss=loss, optimizer=optimizer)
+        super().__init__(input_shape=input_shape, num_classes=num_classes, output=output, loss=loss, optimizer=optimizer,
+                         compile=compile)
 
     def build_network(self, input_shape: tuple[int, int, int], num_outputs: int) -> nn.Module:
         hp = self.hparams
@@ -246,6 +261,7 @@ class CNN(Classifier):
         output: Output = "softmax",
         optimizer: OptimizerSpec = "adam",
         loss: Optional[str] = None,
+        compile: Compile = False,
         input_shape: Optional[tuple[int, int, int]] = None,
         num_classes: Optional[int] = None,
     ) -> None:
@@ -258,7 +274,8 @@ class CNN(Classifier):
         if pooling not in ("max", "avg", "none"):
             raise ConfigError(f"model 'cnn': pooling must be 'max', 'avg' or 'none', got {pooling!r}")
         _check_activation_and_dropout("cnn", activation, dropout)
-        super().__init__(input_shape=input_shape, num_classes=num_classes, output=output, loss=loss, optimizer=optimizer)
+        super().__init__(input_shape=input_shape, num_classes=num_classes, output=output, loss=loss, optimizer=optimizer,
+                         compile=compile)
 
     def build_network(self, input_shape: tuple[int, int, int], num_outputs: int) -> nn.Module:
         hp = self.hparams

@@ -13,6 +13,7 @@ from illusioncraft import registry
 from illusioncraft.contracts import ClassLabelledData
 from illusioncraft.errors import ConfigError
 from illusioncraft.models.gan.loop import AdversarialModule, Condition, optimizer_default
+from illusioncraft.nn.compile import Compile
 from illusioncraft.nn.networks.conditional import ConditionalDiscriminator, ConditionalGenerator
 from illusioncraft.nn.networks.family import build_networks
 from illusioncraft.nn.optim import OptimizerSpec
@@ -37,6 +38,7 @@ class ConditionalGAN(AdversarialModule):
         discriminator_optimizer: OptimizerSpec = None,
         num_classes: Optional[int] = None,
         diffaugment: Optional[str] = None,
+        compile: Compile = False,
         data_shape: Optional[tuple[int, ...]] = None,
     ) -> None:
         if embed_dim < 1:
@@ -51,7 +53,7 @@ class ConditionalGAN(AdversarialModule):
             latent_dim=latent_dim, loss=loss, ema_decay=ema_decay,
             generator_optimizer=optimizer_default(generator_optimizer, adam),
             discriminator_optimizer=optimizer_default(discriminator_optimizer, adam),
-            data_shape=data_shape if num_classes else None, diffaugment=diffaugment,
+            data_shape=data_shape if num_classes else None, diffaugment=diffaugment, compile=compile,
         )
 
     @property

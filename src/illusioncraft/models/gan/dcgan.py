@@ -7,6 +7,7 @@ from typing import Optional
 from torch import nn
 
 from illusioncraft.models.gan.loop import AdversarialModule, LRDecay, optimizer_default
+from illusioncraft.nn.compile import Compile
 from illusioncraft.nn.networks.family import build_networks
 from illusioncraft.nn.optim import OptimizerSpec
 from illusioncraft.registry import register
@@ -29,6 +30,7 @@ class DCGAN(AdversarialModule):
         diffaugment: Optional[str] = None,
         pack: int = 1,
         lr_decay: LRDecay = "none",
+        compile: Compile = False,
         data_shape: Optional[tuple[int, ...]] = None,
     ) -> None:
         self.width = width
@@ -36,7 +38,7 @@ class DCGAN(AdversarialModule):
             latent_dim=latent_dim, loss=loss, ema_decay=ema_decay,
             generator_optimizer=optimizer_default(generator_optimizer, ADAM),
             discriminator_optimizer=optimizer_default(discriminator_optimizer, ADAM),
-            diffaugment=diffaugment, pack=pack, lr_decay=lr_decay, data_shape=data_shape,
+            diffaugment=diffaugment, pack=pack, lr_decay=lr_decay, data_shape=data_shape, compile=compile,
         )
 
     def build_networks(self, data_shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:

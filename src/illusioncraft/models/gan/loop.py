@@ -33,6 +33,7 @@ from illusioncraft import registry
 from illusioncraft.contracts import ShapedData
 from illusioncraft.errors import ConfigError
 from illusioncraft.losses.adversarial import AdversarialLoss
+from illusioncraft.nn.compile import Compile, check_compilable, compile_backend, compile_networks
 from illusioncraft.nn.ema import evaluation_mode, frozen_copy, update_average
 from illusioncraft.nn.optim import OptimizerSpec, build_optimizer, check_optimizer_spec
 from illusioncraft.step_logs import log_training_values
@@ -92,6 +93,7 @@ class AdversarialModule(LightningModule):
         diffaugment: Optional[str] = None,
         pack: int = 1,
         lr_decay: LRDecay = "none",
+        compile: Compile = False,
         data_shape: Optional[tuple[int, ...]] = None,
     ) -> None:
         super().__init__()
@@ -120,6 +122,7 @@ class AdversarialModule(LightningModule):
         self.latent_dim, self.n_critic, self.weight_clip, self.ema_decay = latent_dim, n_critic, weight_clip, ema_decay
         self.generator_optimizer, self.discriminator_optimizer = generator_optimizer, discriminator_optimizer
         self.pack, self.lr_decay = pack, lr_decay
+        self.compile_backend, self.networks_compiled = compile_backend(compile, name), False
         self.penalty_weight = self.loss_fn.gradient_penalty if gradient_penalty is None else gradient_penalty
         # DiffAugment (Zhao et al., 2020): the same differentiable augmentation on real and fake before D.
         self.discriminator_augment = registry.build("augmentation", "diffaugment", policy=diffaugment) if diffaugment else None
@@ -184,6 +187,13 @@ class AdversarialModule(LightningModule):
         self.generator, self.discriminator = self.build_networks(self.data_shape)
         if self.ema_decay is not None:
             self.generator_ema = frozen_copy(self.generator)
+
+    def configure_model(self) -> None:
+        """``compile``: the generator's and discriminator's forwards compiled in place, once."""
+        if self.compile_backend and not self.networks_compiled:
+            check_compilable(self.compile_backend, self.device, registry.name_of(type(self)))
+            compile_networks([self.generator, self.discriminator], self.compile_backend)
+            self.networks_compiled = True
 
     def setup(self, stage: str) -> None:
         if self.generator is not None:

@@ -21,6 +21,7 @@ from torch import Tensor, nn
 from illusioncraft.errors import ConfigError
 from illusioncraft.models.gan.loop import Condition, Generated, LRDecay, optimizer_default
 from illusioncraft.models.gan.text_to_image import PRECOMPUTED, TextToImageGAN
+from illusioncraft.nn.compile import Compile
 from illusioncraft.nn.networks.stackgan import (
     ConditioningAugmentation,
     MatchingDiscriminator,
@@ -63,6 +64,7 @@ class StackGANStage1(TextToImageGAN):
         discriminator_optimizer: OptimizerSpec = None,
         text: Optional[dict[str, Any]] = None,
         sample_captions: Optional[list[str]] = None,
+        compile: Compile = False,
         data_shape: Optional[tuple[int, ...]] = None,
     ) -> None:
         super().__init__(
@@ -71,7 +73,7 @@ class StackGANStage1(TextToImageGAN):
             gradient_penalty=gradient_penalty, weight_clip=weight_clip, diffaugment=diffaugment, lr_decay=lr_decay,
             generator_optimizer=optimizer_default(generator_optimizer, ADAM),
             discriminator_optimizer=optimizer_default(discriminator_optimizer, ADAM),
-            data_shape=data_shape if (text is not None or text_encoder == PRECOMPUTED) else None,
+            data_shape=data_shape if (text is not None or text_encoder == PRECOMPUTED) else None, compile=compile,
         )
 
     def build_networks(self, data_shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
@@ -173,6 +175,7 @@ class StackGANStage2(TextToImageGAN):
         discriminator_optimizer: OptimizerSpec = None,
         stage1: Optional[dict[str, Any]] = None,
         sample_captions: Optional[list[str]] = None,
+        compile: Compile = False,
         data_shape: Optional[tuple[int, ...]] = None,
     ) -> None:
         if residual_blocks < 0:
@@ -194,7 +197,7 @@ class StackGANStage2(TextToImageGAN):
             contrastive_weight, stage_one.text_state, latent_dim=stage_one.latent_dim, loss=loss, ema_decay=ema_decay,
             n_critic=n_critic, gradient_penalty=gradient_penalty, weight_clip=weight_clip, diffaugment=diffaugment,
             lr_decay=lr_decay, generator_optimizer=optimizer_default(generator_optimizer, ADAM),
-            discriminator_optimizer=optimizer_default(discriminator_optimizer, ADAM),
+            discriminator_optimizer=optimizer_default(discriminator_optimizer, ADAM), compile=compile,
         )
         self.hparams.stage1 = stage1
         self.hparams.text = stage_one.text_state

@@ -9,6 +9,7 @@ from torch import nn
 
 from illusioncraft import registry
 from illusioncraft.models.gan.loop import AdversarialModule, LRDecay, optimizer_default
+from illusioncraft.nn.compile import Compile
 from illusioncraft.nn.networks.family import build_networks
 from illusioncraft.nn.optim import OptimizerSpec
 from illusioncraft.registry import register
@@ -45,6 +46,7 @@ class WGAN(WassersteinModule):
         width: int = 32,
         generator_optimizer: OptimizerSpec = None,
         discriminator_optimizer: OptimizerSpec = None,
+        compile: Compile = False,
         data_shape: Optional[tuple[int, ...]] = None,
     ) -> None:
         rmsprop = {"name": "rmsprop", "lr": 5e-5}
@@ -52,6 +54,7 @@ class WGAN(WassersteinModule):
             architecture, hidden_size, depth, width, latent_dim=latent_dim, loss="wasserstein", n_critic=n_critic,
             weight_clip=weight_clip, generator_optimizer=optimizer_default(generator_optimizer, rmsprop),
             discriminator_optimizer=optimizer_default(discriminator_optimizer, rmsprop), data_shape=data_shape,
+            compile=compile,
         )
 
 
@@ -76,6 +79,7 @@ class WGANGP(WassersteinModule):
         diffaugment: Optional[str] = None,
         pack: int = 1,
         lr_decay: LRDecay = "none",
+        compile: Compile = False,
         data_shape: Optional[tuple[int, ...]] = None,
     ) -> None:
         adam = {"name": "adam", "lr": 1e-4, "betas": [0.5, 0.9]}
@@ -84,5 +88,5 @@ class WGANGP(WassersteinModule):
             gradient_penalty=gradient_penalty, ema_decay=ema_decay,
             generator_optimizer=optimizer_default(generator_optimizer, adam),
             discriminator_optimizer=optimizer_default(discriminator_optimizer, adam),
-            diffaugment=diffaugment, pack=pack, lr_decay=lr_decay, data_shape=data_shape,
+            diffaugment=diffaugment, pack=pack, lr_decay=lr_decay, data_shape=data_shape, compile=compile,
         )
