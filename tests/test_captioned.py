@@ -349,3 +349,27 @@ def test_caption_draw_sampler_is_a_function_of_seed_and_epoch():
     assert [index for index, *_ in draws(0, 3, shuffle=False)] == list(range(50))
     sampler = CaptionDrawSampler(50, 0, True)
     assert list(sampler) != list(sampler)  # iterated by hand without set_epoch, successive passes differ
+
+
+def test_a_captioned_folder_decoded_once_gives_the_batches_of_one_decoded_on_access(tmp_path, monkeypatch):
+    monkeypatch.setenv("ILLUSIONCRAFT_CACHE", str(tmp_path / "cache"))
+    rng = np.random.default_rng(0)
+    for name in ("red", "blue"):
+        (tmp_path / "cub" / "images" / name).mkdir(parents=True)
+        (tmp_path / "cub" / "text" / name).mkdir(parents=True)
+        for i in range(5):
+            pixels = rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(tmp_path / "cub" / "images" / name / f"{i}.png")
+            (tmp_path / "cub" / "text" / name / f"{i}.txt").write_text(f"a {name} bird number {i}\n")
+
+    def first_batches(cache: str) -> list[dict]:
+        data = CaptionedFolderDataModule(root=str(tmp_path / "cub"), image_size=16, batch_size=3, cache=cache)
+        data.setup("fit")
+        return [data.on_after_batch_transfer(batch, 0) for batch in data.train_dataloader()]
+
+    expected = first_batches("none")
+    for cache in ("memory", "disk"):
+        got = first_batches(cache)
+        assert len(got) == len(expected)
+        for batch, want in zip(got, expected, strict=True):
+            assert batch.keys() == want.keys() and all(torch.equal(batch[key], want[key]) for key in want)

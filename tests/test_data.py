@@ -92,3 +92,46 @@ def test_image_folder_missing_root_and_single_class(tmp_path):
     _write_folder(tmp_path, classes=("only",))
     with pytest.raises(DataError, match="needs at least two class sub-folders"):
         ImageFolderDataModule(root=str(tmp_path))
+
+
+def write_class_folders(root, per_class: int = 6) -> None:
+    rng = np.random.default_rng(0)
+    for name in ("cats", "dogs"):
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            Image.fromarray(rng.integers(0, 256, (12, 10, 3), dtype=np.uint8)).save(root / name / f"{i}.png")
+
+
+def batches(data) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    data.setup("fit")
+    return [data.on_after_batch_transfer(batch, 0) for batch in data.train_dataloader()]
+
+
+def test_a_decoded_cache_gives_the_batches_decoding_on_access_gives(tmp_path, monkeypatch):
+    monkeypatch.setenv("ILLUSIONCRAFT_CACHE", str(tmp_path / "cache"))
+    write_class_folders(tmp_path / "images")
+    options = {"root": str(tmp_path / "images"), "image_size": 8, "batch_size": 4, "normalize": False}
+    expected = batches(ImageFolderDataModule(**options))
+    for cache in ("memory", "disk"):
+        got = batches(ImageFolderDataModule(**options, cache=cache))
+        assert len(got) == len(expected)
+        for (images, labels), (want_images, want_labels) in zip(got, expected, strict=True):
+            assert images.dtype == torch.float32 and torch.equal(images, want_images) and torch.equal(labels, want_labels)
+    cached = sorted((tmp_path / "cache" / "images").glob("image_folder_*.npy"))
+    assert len(cached) == 3  # train, val and test splits, each decoded once into its own file
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("decoded again")
+
+    monkeypatch.setattr("illusioncraft.data.image_cache.read_pixels", no_decoding)
+    again = batches(ImageFolderDataModule(**options, cache="disk"))  # a later run reads the files, decodes nothing
+    assert all(torch.equal(a[0], b[0]) for a, b in zip(again, expected, strict=True))
+    Image.new("RGB", (10, 12), "red").save(tmp_path / "images" / "cats" / "0.png")  # the folder changed
+    with pytest.raises(AssertionError, match="decoded again"):
+        batches(ImageFolderDataModule(**options, cache="disk"))
+
+
+def test_cache_must_be_none_memory_or_disk(tmp_path):
+    write_class_folders(tmp_path / "images")
+    with pytest.raises(ConfigError, match="cache must be one of none, memory, disk, got 'ram'"):
+        ImageFolderDataModule(root=str(tmp_path / "images"), cache="ram")

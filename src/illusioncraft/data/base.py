@@ -17,6 +17,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from illusioncraft.augment import pipeline as augmentation
+from illusioncraft.data.image_cache import CachedImages, as_float_images
 from illusioncraft.data.index_batches import IndexBatches, tensor_batches
 from illusioncraft.data.sampling import EpochShuffleSampler
 from illusioncraft.errors import ConfigError
@@ -106,6 +107,7 @@ class ImageClassificationDataModule(LightningDataModule):
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         images, targets = batch
+        images = as_float_images(images)  # a decoded cache's uint8, converted on the device
         if self.batch_pipeline and self.trainer is not None and self.trainer.training:
             for _, step in self.batch_pipeline:
                 images, targets = step(images, targets)
@@ -117,8 +119,9 @@ class ImageClassificationDataModule(LightningDataModule):
         if dataset is None:
             raise RuntimeError("datamodule used before setup()")
         size = len(dataset) if self.batch_size == "full" else self.batch_size
-        if isinstance(dataset, TensorDataset):
-            return tensor_batches(dataset.tensors, size, shuffle, self.seed, trainer=self.trainer)
+        if isinstance(dataset, (TensorDataset, CachedImages)):  # embedded sets on the device; decoded folders on the host
+            return tensor_batches(dataset.tensors, size, shuffle, self.seed, trainer=self.trainer,
+                                  on_device=isinstance(dataset, TensorDataset))
         sampler = EpochShuffleSampler(dataset, self.seed) if shuffle else None
         return DataLoader(
             dataset,

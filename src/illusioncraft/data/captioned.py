@@ -34,6 +34,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from illusioncraft import registry
 from illusioncraft.data.captions import CaptionGrammar
+from illusioncraft.data.image_cache import DecodedImages, as_float_images
 from illusioncraft.data.index_batches import IndexBatches, distribution
 from illusioncraft.data.sampling import CaptionDrawSampler
 from illusioncraft.errors import ConfigError, DataError
@@ -115,9 +116,9 @@ class CaptionedDataset(Dataset):
         wrong = self.mismatch(index, draws[:, 1])
         caption = draws[:, 0] % self.caption_count[index]
         wrong_caption = draws[:, 2] % self.caption_count[wrong]
-        images = self.images[index] if isinstance(self.images, Tensor) else torch.stack([self.images[i] for i in index.tolist()])
+        images = self.images[index] if isinstance(self.images, Tensor) else self.images.take(index)
         batch = {
-            "image": images,  # (B, 3, S, S)
+            "image": images,  # (B, 3, S, S), float in [0, 1] or a decoded cache's uint8
             "tokens": self.tokens[self.caption_start[index] + caption],  # (B, L)
             "wrong_tokens": self.tokens[self.caption_start[wrong] + wrong_caption],  # (B, L)
             "attributes": self.attributes[index],  # (B, A)
@@ -279,12 +280,20 @@ class CaptionedDataModule(LightningDataModule):
         the same order, captions and mismatches for a (seed, epoch)."""
         if dataset is None:
             raise RuntimeError("datamodule used before setup()")
-        if isinstance(dataset.images, Tensor):
-            trainer = self.trainer
-            device = trainer.strategy.root_device if trainer is not None else None
+        trainer = self.trainer
+        device = trainer.strategy.root_device if trainer is not None else None
+        if isinstance(dataset.images, Tensor):  # procedural images: everything on the device
             placed = dataset.to(device) if device is not None else dataset
             return IndexBatches(len(dataset), placed.batch, self.batch_size, shuffle, self.seed, draws=3,
                                 **distribution(trainer), device=device)
+        if isinstance(dataset.images, DecodedImages):  # a decoded folder: batches on the host, pinned for a GPU
+            pin = device is not None and device.type == "cuda"
+
+            def fetch(index: Tensor, draws: Tensor) -> dict[str, Tensor]:
+                batch = dataset.batch(index, draws)
+                return {name: value.pin_memory() for name, value in batch.items()} if pin else batch
+
+            return IndexBatches(len(dataset), fetch, self.batch_size, shuffle, self.seed, draws=3, **distribution(trainer))
         return DataLoader(
             dataset,
             batch_size=self.batch_size,
@@ -292,6 +301,9 @@ class CaptionedDataModule(LightningDataModule):
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
         )
+
+    def on_after_batch_transfer(self, batch: dict[str, Tensor], dataloader_idx: int) -> dict[str, Tensor]:
+        return {**batch, "image": as_float_images(batch["image"])}  # a decoded cache's uint8, converted on the device
 
     def train_dataloader(self) -> Union[DataLoader, IndexBatches]:
         return self._loader(self.train_dataset, shuffle=True)

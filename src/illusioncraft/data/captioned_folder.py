@@ -9,8 +9,9 @@ import torch
 from torch import Tensor
 
 from illusioncraft.data.captioned import CaptionedDataModule, CaptionedSplit, TextSteps, split_indices
+from illusioncraft.data.image_cache import CACHE_MODES, CacheMode, DecodedImages, decoded_images
 from illusioncraft.data.images import check_readable, image_files, read_image
-from illusioncraft.errors import DataError
+from illusioncraft.errors import ConfigError, DataError
 from illusioncraft.registry import register
 
 NAME = "captioned_folder"
@@ -42,8 +43,15 @@ class FolderImages:
     def __getitem__(self, index: int) -> Tensor:
         return read_image(self.paths[index], self.size, what=NAME)
 
+    def take(self, index: Tensor) -> Tensor:
+        return torch.stack([self[i] for i in index.tolist()])  # (B, 3, S, S)
+
     def subset(self, indices: list[int]) -> FolderImages:
         return FolderImages([self.paths[i] for i in indices], self.size)
+
+    def decoded(self, mode: CacheMode) -> DecodedImages:
+        """All of them decoded once (``memory``) or through the disk cache (``disk``)."""
+        return DecodedImages(decoded_images(self.paths, self.size, 3, mode, what=NAME))
 
 
 @register("captioned_folder")
@@ -69,8 +77,12 @@ class CaptionedFolderDataModule(CaptionedDataModule):
         min_freq: int = 1,
         max_length: int = 16,
         val_fraction: float = 0.1,
+        cache: CacheMode = "none",
     ) -> None:
         super().__init__(image_size, batch_size, num_workers, seed, text_steps, min_freq, max_length, val_fraction)
+        if cache not in CACHE_MODES:
+            raise ConfigError(f"data '{NAME}': cache must be one of {', '.join(CACHE_MODES)}, got {cache!r}")
+        self.cache = cache
         self.save_hyperparameters()
         self.root = Path(root)
         if not self.root.is_dir():
@@ -126,5 +138,7 @@ class CaptionedFolderDataModule(CaptionedDataModule):
         for split in splits.values():
             if len(set(split.groups.tolist())) < 2:  # a split with one class mismatches any other image
                 split.groups = torch.arange(len(split))
+            if self.cache != "none":
+                split.images = split.images.decoded(self.cache)
         splits["test"] = splits["val"]
         return splits

@@ -11,6 +11,7 @@ from torch.utils.data import Dataset
 
 from illusioncraft.augment.pipeline import AugmentationSpecs
 from illusioncraft.data.base import BatchSize, ImageClassificationDataModule
+from illusioncraft.data.image_cache import CACHE_MODES, CachedImages, CacheMode, decoded_images
 from illusioncraft.data.images import IMAGE_SUFFIXES, check_readable, read_image
 from illusioncraft.errors import ConfigError, DataError
 from illusioncraft.registry import register
@@ -41,7 +42,11 @@ def scan_classes(root: Path) -> tuple[list[str], list[tuple[Path, str]]]:
 
 @register("image_folder")
 class ImageFolderDataModule(ImageClassificationDataModule):
-    """Your own images, one sub-folder per class (PNG/JPEG/...), split by seed unless train/val/test exist."""
+    """Your own images, one sub-folder per class (PNG/JPEG/...), split by seed unless train/val/test exist.
+
+    ``cache: memory`` decodes every image once into memory, ``disk`` into a mapped file reused by later runs
+    (``illusioncraft.data.image_cache``); ``none`` decodes each image when it is drawn.
+    """
 
     def __init__(
         self,
@@ -57,7 +62,10 @@ class ImageFolderDataModule(ImageClassificationDataModule):
         augmentation_seed: Optional[int] = None,
         seed: int = 0,
         num_workers: int = 0,
+        cache: CacheMode = "none",
     ) -> None:
+        if cache not in CACHE_MODES:
+            raise ConfigError(f"data 'image_folder': cache must be one of {', '.join(CACHE_MODES)}, got {cache!r}")
         if image_size < 1:
             raise ConfigError(f"data 'image_folder': image_size must be positive, got {image_size}")
         if channels not in (1, 3):
@@ -106,5 +114,13 @@ class ImageFolderDataModule(ImageClassificationDataModule):
             except ValueError as error:
                 raise DataError(f"image_folder: cannot split '{self.root}' into train/val/test: {error}") from None
             splits = {"train": train, "val": val, "test": test}
-        make = lambda s: ImageFileDataset(splits[s], hp.channels, hp.image_size)  # noqa: E731
+        make = lambda s: self._dataset(splits[s])  # noqa: E731
         self.train_dataset, self.val_dataset, self.test_dataset = make("train"), make("val"), make("test")
+
+    def _dataset(self, samples: list[tuple[Path, int]]) -> Dataset:
+        """Files decoded on access, or decoded once into the cache (``cache: memory|disk``)."""
+        hp = self.hparams
+        if hp.cache == "none":
+            return ImageFileDataset(samples, hp.channels, hp.image_size)
+        images = decoded_images([path for path, _ in samples], hp.image_size, hp.channels, hp.cache, what="image_folder")
+        return CachedImages(images, torch.tensor([label for _, label in samples]))

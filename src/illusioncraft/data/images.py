@@ -32,17 +32,21 @@ def centre_square(width: int, height: int) -> Box:
     return left, top, left + side, top + side
 
 
-def read_image(path: Path, size: int, channels: int = 3, box: Optional[Box] = None, what: str = "data") -> Tensor:
-    """(C, size, size) float32 in [0, 1]: crop to ``box`` (default: the centred square), then bicubic resize."""
+def read_pixels(path: Path, size: int, channels: int = 3, box: Optional[Box] = None, what: str = "data") -> np.ndarray:
+    """(C, size, size) uint8: crop to ``box`` (default: the centred square), then bicubic resize."""
     try:
         with Image.open(path) as image:
             image = image.convert("L" if channels == 1 else "RGB")
             image = image.crop(box or centre_square(*image.size)).resize((size, size), RESAMPLING)
-            array = np.asarray(image, dtype=np.float32) / 255.0  # (S, S) or (S, S, 3)
+            array = np.asarray(image, dtype=np.uint8)  # (S, S) or (S, S, 3)
     except _UNREADABLE as error:
         raise DataError(f"{what}: cannot read image '{path}': {error}") from None
-    array = array[None] if channels == 1 else array.transpose(2, 0, 1)
-    return torch.from_numpy(np.ascontiguousarray(array))
+    return np.ascontiguousarray(array[None] if channels == 1 else array.transpose(2, 0, 1))
+
+
+def read_image(path: Path, size: int, channels: int = 3, box: Optional[Box] = None, what: str = "data") -> Tensor:
+    """(C, size, size) float32 in [0, 1] of ``read_pixels``."""
+    return torch.from_numpy(read_pixels(path, size, channels, box, what).astype(np.float32) / 255.0)
 
 
 def check_readable(path: Path, what: str = "data") -> None:

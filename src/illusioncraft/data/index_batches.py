@@ -77,14 +77,22 @@ class IndexBatches:
 
 
 def tensor_batches(tensors: Sequence[Tensor], batch_size: int, shuffle: bool, seed: int = 0, drop_last: bool = False,
-                   trainer: Any = None) -> IndexBatches:
-    """Batches (tuples of tensors indexed alike) of ``tensors`` moved to the trainer's device, sharded by its rank."""
+                   trainer: Any = None, on_device: bool = True) -> IndexBatches:
+    """Batches (tuples of tensors indexed alike) of ``tensors``, sharded by the trainer's rank. ``on_device``: the
+    tensors move to the trainer's device once; otherwise they stay on the host (a large decoded image cache) and
+    each batch is copied into pinned memory when the device is a GPU, so it reaches it with a non-blocking copy."""
     device = trainer.strategy.root_device if trainer is not None else None
-    placed = [t.to(device) for t in tensors] if device is not None else list(tensors)
-    return IndexBatches(
-        len(placed[0]), lambda index, _: tuple(t[index] for t in placed), batch_size, shuffle, seed,
-        drop_last=drop_last, **distribution(trainer), device=device,
-    )
+    if on_device and device is not None:
+        placed = [t.to(device) for t in tensors]
+        return IndexBatches(len(placed[0]), lambda index, _: tuple(t[index] for t in placed), batch_size, shuffle,
+                            seed, drop_last=drop_last, **distribution(trainer), device=device)
+    pin = device is not None and device.type == "cuda"
+
+    def fetch(index: Tensor, _: Optional[Tensor]) -> tuple[Tensor, ...]:
+        batch = tuple(t[index] for t in tensors)
+        return tuple(b.pin_memory() for b in batch) if pin else batch
+
+    return IndexBatches(len(tensors[0]), fetch, batch_size, shuffle, seed, drop_last=drop_last, **distribution(trainer))
 
 
 def distribution(trainer: Any) -> dict[str, int]:

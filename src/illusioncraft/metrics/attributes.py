@@ -19,9 +19,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from illusioncraft import registry
+from illusioncraft.cache import cache_dir
 from illusioncraft.contracts import AttributeData
 from illusioncraft.errors import ConfigError
-from illusioncraft.metrics.features import FeatureExtractor, cache_dir, save_atomically
+from illusioncraft.metrics.features import FeatureExtractor, save_atomically
 from illusioncraft.registry import register
 
 NUM_FEATURES = 128

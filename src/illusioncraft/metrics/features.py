@@ -19,12 +19,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from illusioncraft.cache import cache_dir
 from illusioncraft.errors import ConfigError
 from illusioncraft.registry import register
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("ILLUSIONCRAFT_CACHE", Path.home() / ".cache" / "illusioncraft"))
 
 
 def weights_hash(module: nn.Module) -> str:
