@@ -111,3 +111,9 @@ def test_compile_that_cannot_work_here_is_one_line(tmp_path, capsys, monkeypatch
     monkeypatch.setattr("shutil.which", lambda name: None)  # a machine without a C++ compiler
     line = cli_error(capsys, *config, "--model.init_args.compile", "true", "--trainer.fast_dev_run", "true")
     assert "compile with inductor on a CPU needs a C++ compiler" in line
+
+
+def test_compile_with_a_gradient_penalty_is_one_line(tmp_path, capsys):
+    line = cli_error(capsys, "fit", "--config", str(EXPERIMENTS / "wgan_gp_digits.yaml"), "--model.init_args.compile",
+                     "aot_eager", "--run.dir", str(tmp_path / "r"), "--run.loggers", "[]")
+    assert "compile is not supported with a gradient penalty (lambda 10.0)" in line

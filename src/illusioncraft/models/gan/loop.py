@@ -124,6 +124,9 @@ class AdversarialModule(LightningModule):
         self.pack, self.lr_decay = pack, lr_decay
         self.compile_backend, self.networks_compiled = compile_backend(compile, name), False
         self.penalty_weight = self.loss_fn.gradient_penalty if gradient_penalty is None else gradient_penalty
+        if self.compile_backend and self.penalty_weight:
+            raise ConfigError(f"model '{name}': compile is not supported with a gradient penalty (lambda "
+                              f"{self.penalty_weight}): its double backward cannot run through a compiled network")
         # DiffAugment (Zhao et al., 2020): the same differentiable augmentation on real and fake before D.
         self.discriminator_augment = registry.build("augmentation", "diffaugment", policy=diffaugment) if diffaugment else None
         self.generator: Optional[nn.Module] = None
@@ -146,7 +149,10 @@ class AdversarialModule(LightningModule):
         return None
 
     def real_of(self, batch: Any) -> Tensor:
-        """The real samples of a batch, in the data's range."""
+        """The real samples of a batch, in the data's range: a tensor, the first of a tuple (samples, labels), or
+        the ``image`` of a dict (a captioned set's batch, its captions unused)."""
+        if isinstance(batch, dict):
+            return batch["image"]
         return batch[0] if isinstance(batch, (tuple, list)) else batch
 
     def default_condition(self, n: int) -> Condition:
