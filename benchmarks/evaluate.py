@@ -122,7 +122,7 @@ def main() -> None:
     print("|---|---|---|" + "---|" * len(PAIRS))
     for name, values, seconds in rows:
         keyed = {key: values.get(key, values.get(theirs)) for key, theirs in PAIRS.items()}
-        print(f"| {name} | {seconds:.1f} | {(args.n + n_real) / seconds:,.0f} | "
+        print(f"| {name} | {seconds:.1f} | {(args.n + n_real) / seconds:,.1f} | "
               + " | ".join(f"{v:.6g}" for v in keyed.values()) + " |")
     if len(rows) == 2:
         ours_values, theirs_values = rows[0][1], rows[1][1]
