@@ -135,6 +135,22 @@ def test_the_inception_path_runs_end_to_end_with_random_weights_in_both_resize_m
     assert scores["legacy"] != scores["clean"]  # the resize mode is part of the score
 
 
+def test_train_plus_val_is_every_training_file_of_cifar(tmp_path):
+    from standard_files import write_cifar10_binary
+
+    from illusioncraft.data.cifar import CIFAR10DataModule
+    from illusioncraft.errors import ConfigError
+    from illusioncraft.evaluate.sources import RealImages
+
+    written = write_cifar10_binary(tmp_path)
+    real = RealImages(CIFAR10DataModule(str(tmp_path), normalize=False), "train+val", None)
+    files = np.concatenate([written[f"data_batch_{b}.bin"] for b in range(1, 6)])  # (20, 3, 32, 32)
+    read = (real.batch(0, real.count) * 255).round().byte().numpy()
+    assert real.count == 20 and sorted(map(bytes, read)) == sorted(map(bytes, files))
+    with pytest.raises(ConfigError, match="--split must be train, val, test or a join"):
+        RealImages(CIFAR10DataModule(str(tmp_path)), "train+train", None)
+
+
 @pytest.mark.parametrize(("arguments", "expected"), [
     (["--images", "x", "--metrics", "fid"], "fid need real images: give --data"),
     (["--images", "x", "--metrics", "fid,iss", "--data", "digits"], "unknown metric 'iss'"),

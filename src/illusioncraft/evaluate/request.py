@@ -78,7 +78,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--image-size", type=int, default=None, help="--images are read at this size (default: the first's)")
     p.add_argument("--data", help="real data: a datamodule name (see `illusioncraft list datamodule`) or an experiment YAML")
     p.add_argument("--data-args", default=None, help="datamodule arguments as a mapping, e.g. \"{root: data/cifar10}\"")
-    p.add_argument("--split", default=None, help="split of --data (default: val for text-to-image checkpoints, else train)")
+    p.add_argument("--split", default=None,
+                   help="split of --data, or splits joined by + (train+val: every training file of CIFAR or MNIST); "
+                        "default: val for text-to-image checkpoints, else train")
     p.add_argument("--stats", type=Path, help="reference statistics .npz (mu, sigma) instead of --data")
     p.add_argument("--save-stats", type=Path, help="write the real set's statistics to this .npz (pytorch-fid format)")
     p.add_argument("--metrics", default="fid", help=f"comma-separated, any of {','.join(METRICS)} (default: fid)")

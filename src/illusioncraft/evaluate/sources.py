@@ -43,19 +43,41 @@ def load_datamodule(data: str, arguments: dict[str, Any]) -> tuple[Any, str, dic
         raise ConfigError(f"evaluate: data '{class_path}': {error}") from None
 
 
+class Joined:
+    """Several sequences read as one (``train+val``: every training file of a set whose validation split was cut
+    from its training files, as CIFAR's and MNIST's are here)."""
+
+    def __init__(self, parts: list[Any]) -> None:
+        self.parts = parts
+
+    def __len__(self) -> int:
+        return sum(len(part) for part in self.parts)
+
+    def __getitem__(self, index: int) -> Any:
+        for part in self.parts:
+            if index < len(part):
+                return part[index]
+            index -= len(part)
+        raise IndexError(index)
+
+
 class RealImages:
-    """The images of one split of a datamodule (labelled or captioned), first ``n`` of them or all."""
+    """The images of one split of a datamodule (labelled or captioned), or of splits joined by ``+``
+    (``train+val``), first ``n`` of them or all."""
 
     def __init__(self, datamodule: Any, split: str, n: Optional[int]) -> None:
-        if split not in ("train", "val", "test"):
-            raise ConfigError(f"evaluate: --split must be train, val or test, got {split!r}")
+        names = split.split("+")
+        if not all(name in ("train", "val", "test") for name in names) or len(set(names)) != len(names):
+            raise ConfigError(f"evaluate: --split must be train, val, test or a join such as train+val, got {split!r}")
         self.split = split
-        if isinstance(datamodule, CaptionedData):
-            self.items, self.captioned = datamodule.raw_split(split).images, True
+        self.captioned = isinstance(datamodule, CaptionedData)
+        if self.captioned:
+            parts = [datamodule.raw_split(name).images for name in names]
         else:
             datamodule.setup("fit")
-            dataset = getattr(datamodule, f"{split}_dataset")
-            self.items, self.captioned = getattr(dataset, "dataset", dataset), False  # beneath an augmentation wrapper
+            datasets = [getattr(datamodule, f"{name}_dataset") for name in names]
+            parts = [getattr(dataset, "dataset", dataset) for dataset in datasets]  # beneath an augmentation wrapper
+        self.items = parts[0] if len(parts) == 1 else Joined(parts)
         available = len(self.items)
         if n is not None and n > available:
             raise ConfigError(f"evaluate: --n-real {n} is more than the {available} images of the {split} split")
