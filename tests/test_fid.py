@@ -11,7 +11,6 @@ from conftest import EXPERIMENTS, TINY, read_metrics, run_cli
 from scipy import linalg
 
 from illusioncraft import registry
-from illusioncraft.errors import ConfigError
 from illusioncraft.metrics.fid import FrechetDistance, frechet_distance
 
 
@@ -53,20 +52,6 @@ def test_digits_classifier_is_accurate_and_cached():
     accuracy = float((first.network(images).argmax(1) == labels).float().mean())
     assert accuracy >= 0.95
     assert first(images[:5]).shape == (5, 128)
-
-
-def test_inception_needs_a_weights_file_and_torch_fidelity(tmp_path):
-    with pytest.raises(ConfigError, match="needs weights_path"):
-        registry.build("feature_extractor", "inception")
-    with pytest.raises(ConfigError, match="does not exist"):
-        registry.build("feature_extractor", "inception", weights_path=str(tmp_path / "none.pth"))
-    fake = tmp_path / "weights.pth"
-    fake.write_bytes(b"x")
-    try:
-        import torch_fidelity  # noqa: F401
-    except ImportError:
-        with pytest.raises(ConfigError, match=r"pip install 'illusioncraft\[inception\]'"):
-            registry.build("feature_extractor", "inception", weights_path=str(fake))
 
 
 def test_fid_callback_logs_the_score_with_its_provenance(tmp_path):

@@ -218,9 +218,11 @@ def write_captioned_folder(root, per_class: int = 3) -> None:
             (root / "text" / name / f"{i}.txt").write_text(f"a {name} bird number {i}\nthis bird is {name}\n")
 
 
-def test_cub_yamls_train_on_a_users_captioned_folder(tmp_path, capsys):
-    write_captioned_folder(tmp_path / "cub")
-    small = ["--data.init_args.root", str(tmp_path / "cub"), "--data.init_args.batch_size", "4",
+def test_cub_yamls_train_on_stackgans_own_layout(tmp_path, capsys):
+    from standard_files import write_stackgan_layout
+
+    write_stackgan_layout(tmp_path / "birds", embedding_dim=16)
+    small = ["--data.init_args.root", str(tmp_path / "birds"), "--data.init_args.batch_size", "2",
              "--trainer.max_epochs", "1", "--trainer.limit_train_batches", "2", "--trainer.limit_val_batches", "1",
              "--model.init_args.width", "4", "--model.init_args.text_dim", "16", "--data.init_args.min_freq", "1"]
     stage1 = run_cli(tmp_path, "fit", "--config", str(EXPERIMENTS / "stackgan_cub_stage1.yaml"), *small,
@@ -277,7 +279,7 @@ def test_stage1_trains_on_precomputed_sentence_embeddings(tmp_path):
     write_captioned_folder(tmp_path / "cub")
     np.save(tmp_path / "embeddings.npy", np.random.default_rng(0).normal(size=(6, 2, 8)).astype(np.float32))
     run_dir = run_cli(tmp_path, "fit", "--config", str(EXPERIMENTS / "stackgan_cub_stage1.yaml"),
-                      "--data.init_args.root", str(tmp_path / "cub"),
+                      "--data.init_args.root", str(tmp_path / "cub"), "--data.init_args.layout", "folders",
                       "--data.init_args.embeddings", str(tmp_path / "embeddings.npy"),
                       "--data.init_args.batch_size", "2", "--data.init_args.image_size", "16", "--model.init_args.width", "4",
                       "--model.init_args.text_encoder", "precomputed", "--model.init_args.text_dim", "8",

@@ -1,5 +1,5 @@
 """The ``illusioncraft`` command: LightningCLI (fit/validate/test/predict) plus ``list``, ``sweep``, ``plot``,
-``augment`` and ``generate``.
+``augment``, ``generate`` and ``evaluate``.
 
 Models and datamodules are chosen by their registry names (``model: {class_path: cnn, init_args: ...}``,
 or ``--model cnn`` on the command line); full import paths work too. Every outcome a user causes ends in one

@@ -1,4 +1,4 @@
-"""The subcommands beside Lightning's: ``list``, ``sweep``, ``plot``, ``augment`` and ``generate``.
+"""The subcommands beside Lightning's: ``list``, ``sweep``, ``plot``, ``augment``, ``generate`` and ``evaluate``.
 
 Each takes its own arguments (argparse) and reports user mistakes as ``IllusionCraftError`` lines.
 """
@@ -144,7 +144,14 @@ def generate_command(argv: list[str]) -> None:
     print(f"wrote {options.out}")
 
 
+def evaluate_command(argv: list[str]) -> None:
+    """``illusioncraft evaluate --ckpt X.ckpt --data cifar10 --metrics fid,kid,is,prdc``: scores and provenance."""
+    from illusioncraft.evaluate import evaluate, parse_request
+
+    evaluate(parse_request(argv))
+
+
 COMMANDS: dict[str, Callable[[list[str]], None]] = {
     "list": list_command, "sweep": sweep_command, "plot": plot_command, "augment": augment_command,
-    "generate": generate_command,
+    "generate": generate_command, "evaluate": evaluate_command,
 }

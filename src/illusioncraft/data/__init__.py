@@ -3,9 +3,12 @@
 from illusioncraft.data import (  # noqa: F401 - registers the built-in datamodules
     captioned_digits,
     captioned_folder,
+    celeba,
+    cifar,
     digits,
     digits_c,
     image_folder,
     mixtures,
+    mnist,
     shapes,
 )

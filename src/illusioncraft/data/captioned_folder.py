@@ -1,9 +1,9 @@
-"""``captioned_folder``: your captioned images in the CUB / Oxford-102 layout."""
+"""``captioned_folder``: your captioned images, in class folders or in StackGAN's own CUB / Oxford-102 layout."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Literal, Optional
 
 import torch
 from torch import Tensor
@@ -11,6 +11,7 @@ from torch import Tensor
 from illusioncraft.data.captioned import CaptionedDataModule, CaptionedSplit, TextSteps, split_indices
 from illusioncraft.data.image_cache import CACHE_MODES, CacheMode, DecodedImages, decoded_images
 from illusioncraft.data.images import check_readable, image_files, read_image
+from illusioncraft.data.stackgan_layout import read_stackgan_split
 from illusioncraft.errors import ConfigError, DataError
 from illusioncraft.registry import register
 
@@ -63,11 +64,16 @@ class CaptionedFolderDataModule(CaptionedDataModule):
     shape (N images, captions per image, D) whose rows follow the images sorted by their path under
     ``images/`` (``<class>/<name>``); StackGAN's ``filenames.pickle`` order must be sorted that way first.
     The images are split into train and val by ``seed``; the test split is the val split.
+
+    ``layout: stackgan`` reads StackGAN's own files instead (``illusioncraft.data.stackgan_layout``): its pickles
+    of image keys and class ids, CUB's bounding boxes, its train/test split; ``embeddings`` then names the file
+    in each split folder (``char-CNN-RNN-embeddings.pickle``).
     """
 
     def __init__(
         self,
         root: str,
+        layout: Literal["folders", "stackgan"] = "folders",
         embeddings: Optional[str] = None,
         image_size: int = 32,
         batch_size: int = 64,
@@ -84,9 +90,18 @@ class CaptionedFolderDataModule(CaptionedDataModule):
             raise ConfigError(f"data '{NAME}': cache must be one of {', '.join(CACHE_MODES)}, got {cache!r}")
         self.cache = cache
         self.save_hyperparameters()
-        self.root = Path(root)
+        self.root, self.layout = Path(root), layout
         if not self.root.is_dir():
             raise DataError(f"captioned_folder: data.root '{root}' is not a directory")
+        self.attribute_names, self.attribute_values = [], {}
+        self.embeddings_path = embeddings
+        if layout == "stackgan":
+            for split in ("train", "test"):
+                if not (self.root / split / "filenames.pickle").is_file():
+                    raise DataError(f"captioned_folder: layout stackgan needs '{self.root / split / 'filenames.pickle'}'")
+            return
+        if layout != "folders":
+            raise DataError(f"captioned_folder: layout must be 'folders' or 'stackgan', got {layout!r}")
         self.image_dir, self.text_dir = self.root / "images", self.root / "text"
         for folder in (self.image_dir, self.text_dir):
             if not folder.is_dir():
@@ -95,9 +110,6 @@ class CaptionedFolderDataModule(CaptionedDataModule):
                 )
         if embeddings is not None and not Path(embeddings).is_file():
             raise DataError(f"captioned_folder: data.embeddings file '{embeddings}' does not exist")
-        self.embeddings_path = embeddings
-        self.class_names = sorted(d.name for d in self.image_dir.iterdir() if d.is_dir() and not d.name.startswith("."))
-        self.attribute_names, self.attribute_values = [], {}
 
     def _image_files(self) -> list[Path]:
         files = image_files(self.image_dir)
@@ -106,6 +118,10 @@ class CaptionedFolderDataModule(CaptionedDataModule):
         return files
 
     def load_splits(self) -> dict[str, CaptionedSplit]:
+        if self.layout == "stackgan":
+            train, test = (CaptionedSplit(**read_stackgan_split(self.root, split, self.image_size, self.embeddings_path))
+                           for split in ("train", "test"))
+            return {"train": train, "val": test, "test": test}
         files = self._image_files()
         captions = []
         for path in files:

@@ -8,8 +8,9 @@ read is a one-line ``DataError`` naming it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Optional
+from typing import Union
 
 import numpy as np
 import torch
@@ -23,6 +24,7 @@ RESAMPLING = Image.BICUBIC
 _UNREADABLE = (UnidentifiedImageError, OSError, ValueError, SyntaxError)
 
 Box = tuple[float, float, float, float]  # (left, top, right, bottom) in pixels
+BoxOf = Callable[[int, int], Box]  # (width, height) of the image -> its crop box
 
 
 def centre_square(width: int, height: int) -> Box:
@@ -32,21 +34,34 @@ def centre_square(width: int, height: int) -> Box:
     return left, top, left + side, top + side
 
 
-def read_pixels(path: Path, size: int, channels: int = 3, box: Optional[Box] = None, what: str = "data") -> np.ndarray:
-    """(C, size, size) uint8: crop to ``box`` (default: the centred square), then bicubic resize."""
+def read_pixels(path: Path, size: int, channels: int = 3, box: Union[Box, BoxOf, None] = None,
+                what: str = "data") -> np.ndarray:
+    """(C, size, size) uint8: crop to ``box`` (default: the centred square; a function of the image's width and
+    height gives a box that depends on them), then bicubic resize."""
     try:
         with Image.open(path) as image:
             image = image.convert("L" if channels == 1 else "RGB")
-            image = image.crop(box or centre_square(*image.size)).resize((size, size), RESAMPLING)
+            crop = box(*image.size) if callable(box) else box
+            image = image.crop(crop or centre_square(*image.size)).resize((size, size), RESAMPLING)
             array = np.asarray(image, dtype=np.uint8)  # (S, S) or (S, S, 3)
     except _UNREADABLE as error:
         raise DataError(f"{what}: cannot read image '{path}': {error}") from None
     return np.ascontiguousarray(array[None] if channels == 1 else array.transpose(2, 0, 1))
 
 
-def read_image(path: Path, size: int, channels: int = 3, box: Optional[Box] = None, what: str = "data") -> Tensor:
+def read_image(path: Path, size: int, channels: int = 3, box: Union[Box, BoxOf, None] = None,
+               what: str = "data") -> Tensor:
     """(C, size, size) float32 in [0, 1] of ``read_pixels``."""
     return torch.from_numpy(read_pixels(path, size, channels, box, what).astype(np.float32) / 255.0)
+
+
+def image_dimensions(path: Path, what: str = "data") -> tuple[int, int]:
+    """(width, height) of an image file, from its header."""
+    try:
+        with Image.open(path) as image:
+            return image.size
+    except _UNREADABLE as error:
+        raise DataError(f"{what}: cannot read image '{path}': {error}") from None
 
 
 def check_readable(path: Path, what: str = "data") -> None:

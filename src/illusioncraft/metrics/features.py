@@ -3,8 +3,8 @@
 - ``digits_classifier``: a small CNN that IllusionCraft trains on the digits training split (seeded, about ten
   seconds on a CPU) and caches in ``$ILLUSIONCRAFT_CACHE`` (default ``~/.cache/illusioncraft``); its 128-d
   penultimate layer is the feature. Images of any size and channel count are converted to its input.
-- ``inception``: the standard FID InceptionV3 through torchmetrics' own path (torch-fidelity, the extra
-  ``illusioncraft[inception]``), with weights read from a file the user gives.
+- ``inception`` (``illusioncraft.metrics.inception``): the FID InceptionV3, written here in plain torch, with
+  weights read from a file the user gives.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from torch import Tensor, nn
 
 from illusioncraft.cache import cache_dir
 from illusioncraft.errors import ConfigError
+from illusioncraft.metrics.resize import RESIZE_MODES, ResizeMode, bicubic_like_clean_fid
 from illusioncraft.registry import register
 
 
@@ -47,6 +48,8 @@ class DigitsFeatureNet(nn.Module):
         self.register_buffer("mean", torch.zeros(()))
         self.register_buffer("std", torch.ones(()))
 
+    resize = "legacy"  # how other sizes reach 16 px: "legacy" (bilinear) or "clean" (8-bit, Pillow bicubic)
+
     def prepare(self, images: Tensor) -> Tensor:
         """Any (B, C, H, W) in [0, 1] (or uint8) -> grey 16x16, normalised like the training data."""
         if images.dtype == torch.uint8:
@@ -54,7 +57,11 @@ class DigitsFeatureNet(nn.Module):
         if images.shape[1] != 1:
             images = images.mean(dim=1, keepdim=True)
         if images.shape[-1] != self.size or images.shape[-2] != self.size:
-            images = F.interpolate(images, size=(self.size, self.size), mode="bilinear", align_corners=False)
+            if self.resize == "clean":  # clean-fid's way: quantise, then Pillow's bicubic, which low-pass filters
+                pixels = (images.clamp(0, 1) * 255).round().to(torch.uint8)
+                images = bicubic_like_clean_fid(pixels, self.size) / 255
+            else:
+                images = F.interpolate(images, size=(self.size, self.size), mode="bilinear", align_corners=False)
         return (images - self.mean) / self.std
 
     def features(self, images: Tensor) -> Tensor:
@@ -91,17 +98,34 @@ def _train_digits_classifier(seed: int, epochs: int) -> DigitsFeatureNet:
 
 
 class FeatureExtractor(nn.Module):
-    """A frozen network's features with the provenance a score needs (name, weights hash, input size)."""
+    """A frozen network's features with the provenance a score needs (name, weights hash, input size, how
+    images are brought to that size). ``features_and_logits`` adds class logits where the network classifies
+    (the Inception Score's input); ``None`` where it does not."""
 
-    def __init__(self, name: str, network: nn.Module, num_features: int, input_size: int) -> None:
+    def __init__(self, name: str, network: nn.Module, num_features: int, input_size: int,
+                 weights_sha256: Optional[str] = None, resize: str = "bilinear") -> None:
         super().__init__()
         self.name, self.network, self.num_features, self.input_size = name, network.eval(), num_features, input_size
         self.network.requires_grad_(False)
-        self.weights_hash = weights_hash(network)
+        self.weights_hash = weights_sha256 or weights_hash(network)
+        self.resize = resize
+        head = getattr(network, "head", None)
+        inner = getattr(network, "network", None)  # a wrapper's network (inception)
+        self.num_classes: Optional[int] = (head.out_features if isinstance(head, nn.Linear)
+                                           else getattr(inner, "num_classes", None))  # width of the class logits
 
     @torch.no_grad()
     def forward(self, images: Tensor) -> Tensor:
         return self.network.features(images) if hasattr(self.network, "features") else self.network(images)
+
+    @torch.no_grad()
+    def features_and_logits(self, images: Tensor) -> tuple[Tensor, Optional[Tensor]]:
+        """(features (B, num_features), class logits (B, K) or None)."""
+        if hasattr(self.network, "features_and_logits"):
+            return self.network.features_and_logits(images)
+        features = self(images)
+        head = getattr(self.network, "head", None)
+        return features, (head(features) if isinstance(head, nn.Linear) else None)
 
 
 def save_atomically(value: Any, path: Path) -> None:
@@ -115,8 +139,12 @@ def save_atomically(value: Any, path: Path) -> None:
 
 
 @register("digits_classifier", kind="feature_extractor")
-def digits_classifier(seed: int = 0, cache: bool = True) -> FeatureExtractor:
-    """128-d features of a CNN trained (once, then cached) on the digits training split; default for digits."""
+def digits_classifier(seed: int = 0, cache: bool = True, resize: ResizeMode = "legacy") -> FeatureExtractor:
+    """128-d features of a CNN trained (once, then cached) on the digits training split; default for digits.
+    ``resize``: how images of another size reach 16 px, ``legacy`` (bilinear) or ``clean`` (Pillow bicubic)."""
+    if resize not in RESIZE_MODES:
+        raise ConfigError(f"feature extractor 'digits_classifier': resize must be one of {', '.join(RESIZE_MODES)}, "
+                          f"got {resize!r}")
     path = cache_dir() / f"digits_classifier_16px_seed{seed}.pt"
     net = DigitsFeatureNet()
     if cache and path.is_file():
@@ -125,41 +153,5 @@ def digits_classifier(seed: int = 0, cache: bool = True) -> FeatureExtractor:
         net = train_digits_classifier(seed)
         if cache:
             save_atomically(net.state_dict(), path)
-    return FeatureExtractor("digits_classifier", net.eval(), 128, DigitsFeatureNet.size)
-
-
-@register("inception", kind="feature_extractor")
-def inception(weights_path: Optional[str] = None) -> FeatureExtractor:
-    """Standard FID InceptionV3 (2048-d pool features) via torchmetrics + torch-fidelity, weights from your file."""
-    if not weights_path:
-        raise ConfigError(
-            "feature extractor 'inception' needs weights_path: the FID InceptionV3 weights file "
-            "(pt_inception-2015-12-05-6726825d.pth); IllusionCraft never downloads it"
-        )
-    if not Path(weights_path).is_file():
-        raise ConfigError(f"feature extractor 'inception': weights file '{weights_path}' does not exist")
-    try:
-        from torchmetrics.image.fid import NoTrainInceptionV3
-    except ImportError:
-        NoTrainInceptionV3 = None  # noqa: N806
-    try:
-        import torch_fidelity  # noqa: F401
-    except ImportError:
-        NoTrainInceptionV3 = None  # noqa: N806
-    if NoTrainInceptionV3 is None:
-        raise ConfigError("feature extractor 'inception' needs torch-fidelity: pip install 'illusioncraft[inception]'")
-    network = NoTrainInceptionV3(name="inception-v3-compat", features_list=["2048"], feature_extractor_weights_path=weights_path)
-
-    class Inception(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.inner = network
-
-        def forward(self, images: Tensor) -> Tensor:
-            if images.dtype != torch.uint8:
-                images = (images.clamp(0, 1) * 255).to(torch.uint8)
-            if images.shape[1] == 1:
-                images = images.expand(-1, 3, -1, -1)
-            return self.inner(images).reshape(images.shape[0], -1)
-
-    return FeatureExtractor("inception", Inception(), 2048, 299)
+    net.resize = resize
+    return FeatureExtractor("digits_classifier", net.eval(), 128, DigitsFeatureNet.size, resize=resize)

@@ -4,15 +4,22 @@ FID = ||mu_r - mu_f||^2 + tr(S_r) + tr(S_f) - 2 tr((S_r S_f)^(1/2)). The trace o
 computed from symmetric eigen-decompositions: with S_r = V diag(w) V^T and R = V diag(sqrt w) V^T, the
 eigenvalues of R S_f R (symmetric, positive semi-definite) are those of S_r S_f, so
 tr((S_r S_f)^(1/2)) = sum sqrt(eigvalsh(R S_f R)). Sums are kept in float64 and summed across ranks.
+
+KID follows torch-fidelity's protocol: per subset, ``subset_size`` generated and then ``subset_size`` real rows
+drawn without replacement by ``numpy.random.RandomState(seed).choice``; the mean and the population std of the
+subsets' unbiased MMD^2.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
+import numpy as np
 import torch
 from torch import Tensor
 from torchmetrics import Metric
+
+from illusioncraft.metrics.collected import CollectedFeatures
 
 
 def trace_sqrt_product(sigma1: Tensor, sigma2: Tensor) -> Tensor:
@@ -33,8 +40,10 @@ class FrechetDistance(Metric):
     full_state_update = False
     higher_is_better = False
 
-    def __init__(self, num_features: int, **kwargs: Any) -> None:
+    def __init__(self, num_features: int, reference: Optional[tuple[Tensor, Tensor]] = None, **kwargs: Any) -> None:
+        """``reference``: the real set's (mu, sigma), e.g. from a statistics file, instead of real features."""
         super().__init__(**kwargs)  # torchmetrics options, e.g. sync_on_compute=False
+        self.reference = None if reference is None else tuple(value.double() for value in reference)
         for prefix in ("real", "fake"):
             self.add_state(f"{prefix}_sum", torch.zeros(num_features, dtype=torch.float64), dist_reduce_fx="sum")
             self.add_state(f"{prefix}_outer", torch.zeros(num_features, num_features, dtype=torch.float64), dist_reduce_fx="sum")
@@ -47,7 +56,10 @@ class FrechetDistance(Metric):
         setattr(self, f"{prefix}_outer", getattr(self, f"{prefix}_outer") + features.T @ features)
         setattr(self, f"{prefix}_n", getattr(self, f"{prefix}_n") + features.shape[0])
 
-    def _moments(self, prefix: str) -> tuple[Tensor, Tensor]:
+    def moments(self, prefix: str) -> tuple[Tensor, Tensor]:
+        """(mean, covariance) of the ``real`` or ``fake`` features seen (over every rank, once synchronised)."""
+        if prefix == "real" and self.reference is not None:
+            return self.reference
         n = getattr(self, f"{prefix}_n")
         if n < 2:
             raise ValueError(f"FrechetDistance needs at least 2 {prefix} samples, got {int(n)}")
@@ -56,7 +68,7 @@ class FrechetDistance(Metric):
         return mean, covariance
 
     def compute(self) -> Tensor:
-        return frechet_distance(*self._moments("real"), *self._moments("fake")).float()
+        return frechet_distance(*self.moments("real"), *self.moments("fake")).float()
 
 
 def polynomial_mmd(real: Tensor, fake: Tensor) -> Tensor:
@@ -71,14 +83,27 @@ def polynomial_mmd(real: Tensor, fake: Tensor) -> Tensor:
 
 
 def kernel_distance(real: Tensor, fake: Tensor, subsets: int = 10, subset_size: int = 500, seed: int = 0) -> tuple[float, float]:
-    """KID: mean and standard deviation of the unbiased polynomial MMD^2 over random subsets of both sets."""
-    generator = torch.Generator().manual_seed(seed)
+    """KID: mean and population std of the unbiased polynomial MMD^2 over random subsets (torch-fidelity's
+    draws: generated rows, then real rows, by one ``RandomState(seed)``); subsets shrink to the smaller set."""
+    rng = np.random.RandomState(seed)
     size = min(subset_size, real.shape[0], fake.shape[0])
-    values = torch.stack([
-        polynomial_mmd(
-            real[torch.randperm(real.shape[0], generator=generator)[:size]].double(),
-            fake[torch.randperm(fake.shape[0], generator=generator)[:size]].double(),
-        )
-        for _ in range(subsets)
-    ])
-    return float(values.mean()), float(values.std()) if subsets > 1 else 0.0
+    values = []
+    for _ in range(subsets):
+        fake_rows = torch.from_numpy(rng.choice(fake.shape[0], size, replace=False))
+        real_rows = torch.from_numpy(rng.choice(real.shape[0], size, replace=False))
+        values.append(polynomial_mmd(real[real_rows.to(real.device)].double(), fake[fake_rows.to(fake.device)].double()))
+    stacked = torch.stack(values)
+    return float(stacked.mean()), float(stacked.std(unbiased=False))
+
+
+class KernelDistance(CollectedFeatures):
+    """Collects real and generated features; ``compute`` returns KID's (mean, std) over ``subsets`` subsets."""
+
+    higher_is_better = False
+
+    def __init__(self, subsets: int = 100, subset_size: int = 1000, seed: int = 0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.subsets, self.subset_size, self.seed = subsets, subset_size, seed
+
+    def compute(self) -> tuple[float, float]:
+        return kernel_distance(self.rows("real"), self.rows("fake"), self.subsets, self.subset_size, self.seed)

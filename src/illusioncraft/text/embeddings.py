@@ -7,7 +7,6 @@ an (N images, 10 captions, 1024) array or a list of N (10, 1024) arrays. This lo
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import torch
 from torch import Tensor
 
 from illusioncraft.errors import DataError
+from illusioncraft.safe_pickle import load_pickle
 
 PICKLE_SUFFIXES = (".pickle", ".pkl")
 SUFFIXES = (*PICKLE_SUFFIXES, ".npy", ".pt", ".pth")
@@ -23,9 +23,8 @@ SUFFIXES = (*PICKLE_SUFFIXES, ".npy", ".pt", ".pth")
 
 def _read(path: Path) -> Any:
     suffix = path.suffix.lower()
-    if suffix in PICKLE_SUFFIXES:
-        with path.open("rb") as handle:
-            return pickle.load(handle, encoding="latin1")  # latin1: StackGAN's pickles were written by Python 2
+    if suffix in PICKLE_SUFFIXES:  # latin1: StackGAN's pickles were written by Python 2
+        return load_pickle(path, "sentence embeddings", encoding="latin1")
     if suffix == ".npy":
         return np.load(path, allow_pickle=False)
     return torch.load(path, map_location="cpu", weights_only=True)
@@ -54,8 +53,8 @@ def _as_array(loaded: Any, where: str) -> Tensor:
 def load_sentence_embeddings(path: str | Path) -> Tensor:
     """Float32 tensor (N, captions_per_image, D) from a .pickle/.pkl, .npy or .pt file; (N, D) becomes (N, 1, D).
 
-    Pickle files can run arbitrary code when loaded: they are read only because the user named this file, so
-    name only files from a source you trust. ``.npy`` is read without pickles and ``.pt`` with
+    Pickles are read only because the user named this file, and through ``illusioncraft.safe_pickle``: arrays and
+    plain containers load, any other object is refused. ``.npy`` is read without pickles and ``.pt`` with
     ``weights_only=True``.
     """
     path = Path(path)
@@ -66,6 +65,8 @@ def load_sentence_embeddings(path: str | Path) -> Tensor:
         raise DataError(f"{where} has an unknown suffix '{path.suffix}'; expected one of {', '.join(SUFFIXES)}")
     try:
         loaded = _read(path)
+    except DataError:
+        raise
     except Exception as error:  # a corrupt or foreign file: say which and why, in one line
         first = str(error).splitlines()[0] if str(error) else ""
         raise DataError(f"cannot read {where}: {type(error).__name__}: {first}".rstrip(": ")) from None
