@@ -91,3 +91,15 @@ def test_a_filenames_pickle_that_would_run_code_is_refused(tmp_path):
 def test_stackgan_layout_needs_its_split_folders(tmp_path):
     with pytest.raises(DataError, match=r"layout stackgan needs '.*train/filenames.pickle'"):
         CaptionedFolderDataModule(str(tmp_path), layout="stackgan")
+
+
+def test_birds_decoded_once_into_the_cache_are_the_cropped_birds(tmp_path, monkeypatch):
+    monkeypatch.setenv("ILLUSIONCRAFT_CACHE", str(tmp_path / "cache"))
+    write_stackgan_layout(tmp_path / "cub")
+    expected = CaptionedFolderDataModule(str(tmp_path / "cub"), layout="stackgan", image_size=24).raw_split("train").images
+    for cache in ("memory", "disk"):
+        cached = CaptionedFolderDataModule(str(tmp_path / "cub"), layout="stackgan", image_size=24, cache=cache)
+        images = cached.raw_split("train").images
+        for index in range(len(expected)):  # each image's own box crop, the same pixels decoded on access or once
+            torch.testing.assert_close(images[index], expected[index], atol=0, rtol=0)
+    assert len(list((tmp_path / "cache" / "images").glob("captioned_folder_*.npy"))) == 2  # train and test

@@ -6,11 +6,10 @@ from pathlib import Path
 from typing import Literal, Optional
 
 import torch
-from torch import Tensor
 
 from illusioncraft.data.captioned import CaptionedDataModule, CaptionedSplit, TextSteps, split_indices
-from illusioncraft.data.image_cache import CACHE_MODES, CacheMode, DecodedImages, decoded_images
-from illusioncraft.data.images import check_readable, image_files, read_image
+from illusioncraft.data.image_cache import CACHE_MODES, CacheMode, ImageFiles
+from illusioncraft.data.images import check_readable, image_files
 from illusioncraft.data.stackgan_layout import read_stackgan_split
 from illusioncraft.errors import ConfigError, DataError
 from illusioncraft.registry import register
@@ -30,29 +29,6 @@ def read_captions(path: Path, image: Path) -> list[str]:
     if not captions:
         raise DataError(f"captioned_folder: caption file '{path}' is empty; write one caption per line")
     return captions
-
-
-class FolderImages:
-    """Image files decoded on access to (3, S, S) tensors in [0, 1] (``illusioncraft.data.images.read_image``)."""
-
-    def __init__(self, paths: list[Path], size: int) -> None:
-        self.paths, self.size = paths, size
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def __getitem__(self, index: int) -> Tensor:
-        return read_image(self.paths[index], self.size, what=NAME)
-
-    def take(self, index: Tensor) -> Tensor:
-        return torch.stack([self[i] for i in index.tolist()])  # (B, 3, S, S)
-
-    def subset(self, indices: list[int]) -> FolderImages:
-        return FolderImages([self.paths[i] for i in indices], self.size)
-
-    def decoded(self, mode: CacheMode) -> DecodedImages:
-        """All of them decoded once (``memory``) or through the disk cache (``disk``)."""
-        return DecodedImages(decoded_images(self.paths, self.size, 3, mode, what=NAME))
 
 
 @register("captioned_folder")
@@ -121,6 +97,8 @@ class CaptionedFolderDataModule(CaptionedDataModule):
         if self.layout == "stackgan":
             train, test = (CaptionedSplit(**read_stackgan_split(self.root, split, self.image_size, self.embeddings_path))
                            for split in ("train", "test"))
+            if self.cache != "none":
+                train.images, test.images = train.images.decoded(self.cache), test.images.decoded(self.cache)
             return {"train": train, "val": test, "test": test}
         files = self._image_files()
         captions = []
@@ -143,7 +121,7 @@ class CaptionedFolderDataModule(CaptionedDataModule):
                     f"but '{self.image_dir}' has {len(files)} images (rows follow the sorted image paths)"
                 )
         everything = CaptionedSplit(
-            images=FolderImages(files, self.image_size),
+            images=ImageFiles(files, self.image_size, what=NAME),
             captions=captions,
             attributes=torch.zeros(len(files), 0, dtype=torch.long),  # (N, 0): no attributes
             groups=groups,

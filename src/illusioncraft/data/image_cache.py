@@ -17,26 +17,30 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Literal, Optional, Union
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from illusioncraft.cache import cache_dir
-from illusioncraft.data.images import Box, read_pixels
+from illusioncraft.data.images import Box, BoxOf, read_image, read_pixels
 
 CacheMode = Literal["none", "memory", "disk"]
 CACHE_MODES = ("none", "memory", "disk")
 
 
-def fingerprint(paths: Sequence[Path], size: int, channels: int, boxes: Optional[Sequence[Optional[Box]]]) -> str:
+Crop = Union[Box, BoxOf, None]  # a box, a box as a function of the image's size (with a stable repr), or none
+
+
+def fingerprint(paths: Sequence[Path], size: int, channels: int, boxes: Optional[Sequence[Crop]]) -> str:
     """A hash of everything that decides the decoded pixels."""
     files = [(str(Path(p).resolve()), os.stat(p).st_size, os.stat(p).st_mtime_ns) for p in paths]
-    return hashlib.sha256(json.dumps([files, size, channels, list(boxes or [])]).encode()).hexdigest()[:24]
+    crops = [repr(box) for box in boxes] if boxes is not None else []
+    return hashlib.sha256(json.dumps([files, size, channels, crops]).encode()).hexdigest()[:24]
 
 
-def decode(paths: Sequence[Path], size: int, channels: int, boxes: Optional[Sequence[Optional[Box]]], what: str,
+def decode(paths: Sequence[Path], size: int, channels: int, boxes: Optional[Sequence[Crop]], what: str,
            out: np.ndarray) -> None:
     """Decode every image into ``out`` (N, C, S, S) uint8 (``read_image``'s crop and resampling)."""
     for index, path in enumerate(paths):
@@ -44,7 +48,7 @@ def decode(paths: Sequence[Path], size: int, channels: int, boxes: Optional[Sequ
 
 
 def decoded_images(paths: Sequence[Path], size: int, channels: int = 3, mode: CacheMode = "memory",
-                   boxes: Optional[Sequence[Optional[Box]]] = None, what: str = "data") -> Tensor:
+                   boxes: Optional[Sequence[Crop]] = None, what: str = "data") -> Tensor:
     """(N, C, S, S) uint8 of the images, decoded now (``memory``) or read from the disk cache (``disk``)."""
     shape = (len(paths), channels, size, size)
     if mode == "memory":
@@ -101,3 +105,28 @@ class DecodedImages:
 
     def subset(self, indices: list[int]) -> DecodedImages:
         return DecodedImages(self.pixels[indices])
+
+
+class ImageFiles:
+    """Image files (each with its crop, or none) decoded on access to (3, S, S) in [0, 1]; ``decoded(mode)`` gives
+    them decoded once (``DecodedImages``)."""
+
+    def __init__(self, paths: list[Path], size: int, boxes: Optional[list[Crop]] = None, what: str = "data") -> None:
+        self.paths, self.size, self.what = paths, size, what
+        self.boxes = boxes if boxes is not None else [None] * len(paths)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> Tensor:
+        return read_image(self.paths[index], self.size, box=self.boxes[index], what=self.what)
+
+    def take(self, index: Tensor) -> Tensor:
+        return torch.stack([self[i] for i in index.tolist()])  # (B, 3, S, S)
+
+    def subset(self, indices: list[int]) -> ImageFiles:
+        return ImageFiles([self.paths[i] for i in indices], self.size, [self.boxes[i] for i in indices], self.what)
+
+    def decoded(self, mode: CacheMode) -> DecodedImages:
+        """All of them decoded once (``memory``) or through the disk cache (``disk``)."""
+        return DecodedImages(decoded_images(self.paths, self.size, 3, mode, self.boxes, self.what))

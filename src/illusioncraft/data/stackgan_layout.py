@@ -15,14 +15,15 @@ image. The pickles are read through ``illusioncraft.safe_pickle`` (strings, numb
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
 import torch
-from torch import Tensor
 
-from illusioncraft.data.images import Box, BoxOf, read_image
+from illusioncraft.data.image_cache import ImageFiles
+from illusioncraft.data.images import Box, BoxOf
 from illusioncraft.errors import DataError
 from illusioncraft.safe_pickle import load_pickle
 
@@ -30,17 +31,23 @@ NAME = "captioned_folder"
 CUB = "CUB_200_2011"
 
 
-def stackgan_box(x: float, y: float, width: float, height: float) -> BoxOf:
+@dataclass(frozen=True)
+class StackGANBox:
     """StackGAN's crop of a bird: the square of half-side R = int(0.75 max(w, h)) around the box's integer
-    centre, clipped to the image."""
-    radius = int(max(width, height) * 0.75)
-    centre_x, centre_y = int((2 * x + width) / 2), int((2 * y + height) / 2)
+    centre, clipped to the image (a function of the image's size, with a stable repr for cache keys)."""
 
-    def box(image_width: int, image_height: int) -> Box:
-        return (max(0, centre_x - radius), max(0, centre_y - radius),
-                min(image_width, centre_x + radius), min(image_height, centre_y + radius))
+    radius: int
+    centre_x: int
+    centre_y: int
 
-    return box
+    def __call__(self, image_width: int, image_height: int) -> Box:
+        return (max(0, self.centre_x - self.radius), max(0, self.centre_y - self.radius),
+                min(image_width, self.centre_x + self.radius), min(image_height, self.centre_y + self.radius))
+
+
+def stackgan_box(x: float, y: float, width: float, height: float) -> BoxOf:
+    """The ``StackGANBox`` of a bounding box (x, y, width, height) from CUB's bounding_boxes.txt."""
+    return StackGANBox(int(max(width, height) * 0.75), int((2 * x + width) / 2), int((2 * y + height) / 2))
 
 
 def read_bounding_boxes(cub: Path) -> dict[str, BoxOf]:
@@ -62,22 +69,6 @@ def read_bounding_boxes(cub: Path) -> dict[str, BoxOf]:
     if missing:
         raise DataError(f"{NAME}: image id {missing[0]} of '{cub / 'images.txt'}' has no row in bounding_boxes.txt")
     return {str(Path(paths[i]).with_suffix("")): stackgan_box(*[int(v) for v in boxes[i]]) for i in paths}
-
-
-class KeyedImages:
-    """Images named by StackGAN keys, decoded on access to (3, S, S) in [0, 1], each with its crop (or None)."""
-
-    def __init__(self, paths: list[Path], boxes: list[Optional[BoxOf]], size: int) -> None:
-        self.paths, self.boxes, self.size = paths, boxes, size
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def __getitem__(self, index: int) -> Tensor:
-        return read_image(self.paths[index], self.size, box=self.boxes[index], what=NAME)
-
-    def subset(self, indices: list[int]) -> KeyedImages:
-        return KeyedImages([self.paths[i] for i in indices], [self.boxes[i] for i in indices], self.size)
 
 
 def _string_list(value: Any, path: Path) -> list[str]:
@@ -143,5 +134,5 @@ def read_stackgan_split(root: Path, split: str, size: int, embeddings: Optional[
         if vectors.shape[0] != len(keys):
             raise DataError(f"{NAME}: '{folder / embeddings}' has {vectors.shape[0]} rows for the {len(keys)} images "
                             f"of '{filenames_path}'")
-    return {"images": KeyedImages(paths, crops, size), "captions": captions,
+    return {"images": ImageFiles(paths, size, crops, what=NAME), "captions": captions,
             "attributes": torch.zeros(len(keys), 0, dtype=torch.long), "groups": groups, "embeddings": vectors}
