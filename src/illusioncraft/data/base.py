@@ -16,7 +16,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from illusioncraft.augment import pipeline as augmentation
 from illusioncraft.data.sampling import EpochShuffleSampler
-from illusioncraft.errors import ConfigError
+from illusioncraft.errors import ConfigError, PluginError
 
 BatchSize = Union[int, Literal["full"]]
 
@@ -37,6 +37,12 @@ class ImageClassificationDataModule(LightningDataModule):
         batch_augmentations: augmentation.AugmentationSpecs = None,
         augmentation_seed: Optional[int] = None,
     ) -> None:
+        missing = [name for name in ("image_shape", "class_names") if not hasattr(self, name)]
+        if missing:
+            raise PluginError(
+                f"datamodule {type(self).__name__}: set {' and '.join(missing)} before calling "
+                "ImageClassificationDataModule.__init__ (the batch augmentations need the class count)"
+            )
         super().__init__()
         if batch_size != "full" and (not isinstance(batch_size, int) or batch_size < 1):
             raise ConfigError(f"data: batch_size must be a positive integer or 'full', got {batch_size!r}")

@@ -17,6 +17,7 @@ from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionM
 from illusioncraft import registry
 from illusioncraft.contracts import ClassLabelledData, MultiViewLoss, ShapedData
 from illusioncraft.errors import ConfigError
+from illusioncraft.losses.spec import LossSpec, build_loss
 from illusioncraft.nn.optim import OptimizerSpec, build_optimizer, check_optimizer_spec
 from illusioncraft.registry import register
 
@@ -35,7 +36,7 @@ class Classifier(LightningModule):
         input_shape: Optional[tuple[int, int, int]] = None,
         num_classes: Optional[int] = None,
         output: Output = "softmax",
-        loss: Optional[str] = None,
+        loss: Optional[LossSpec] = None,
         optimizer: OptimizerSpec = "adam",
     ) -> None:
         super().__init__()
@@ -44,7 +45,7 @@ class Classifier(LightningModule):
         if output == "sigmoid" and num_classes not in (None, 2):
             raise ConfigError(f"model: output 'sigmoid' is binary and needs 2 classes, got num_classes={num_classes}")
         check_optimizer_spec(optimizer)
-        self.loss_fn = registry.build("loss", loss or ("binary_cross_entropy" if output == "sigmoid" else "cross_entropy"))
+        self.loss_fn = build_loss(loss or ("binary_cross_entropy" if output == "sigmoid" else "cross_entropy"))
         self.save_hyperparameters()
         # Kept as attributes: a subclass's hparams hold only the arguments its own signature exposes.
         self.output = output
@@ -180,7 +181,7 @@ class LogisticRegression(Classifier):
         self,
         output: Output = "softmax",
         optimizer: OptimizerSpec = "adam",
-        loss: Optional[str] = None,
+        loss: Optional[LossSpec] = None,
         input_shape: Optional[tuple[int, int, int]] = None,
         num_classes: Optional[int] = None,
     ) -> None:
@@ -201,7 +202,7 @@ class MLP(Classifier):
         dropout: float = 0.0,
         output: Output = "softmax",
         optimizer: OptimizerSpec = "adam",
-        loss: Optional[str] = None,
+        loss: Optional[LossSpec] = None,
         input_shape: Optional[tuple[int, int, int]] = None,
         num_classes: Optional[int] = None,
     ) -> None:
@@ -244,7 +245,7 @@ class CNN(Classifier):
         dropout: float = 0.25,
         output: Output = "softmax",
         optimizer: OptimizerSpec = "adam",
-        loss: Optional[str] = None,
+        loss: Optional[LossSpec] = None,
         input_shape: Optional[tuple[int, int, int]] = None,
         num_classes: Optional[int] = None,
     ) -> None:
