@@ -4,6 +4,7 @@ default callbacks, atomic checkpoints and safe checkpoint loading around Lightni
 from __future__ import annotations
 
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Optional
 
@@ -28,6 +29,7 @@ from illusioncraft.cli.run_callbacks import default_callbacks
 from illusioncraft.distributed import check_precision, needs_unused_parameter_search, strategy_for_model
 from illusioncraft.loggers import ResumableCSVLogger
 from illusioncraft.run_dir import RunOptions, resolve_run_dir, run_name
+from illusioncraft.wandb_run import stored_run_id
 
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
 
@@ -103,14 +105,22 @@ class IllusionCraftCLI(LightningCLI):
         """The loggers named by ``--run.loggers``; ``metrics.csv`` is opened here, before any worker starts."""
         for name in options.loggers:
             registry.get("logger", name)  # unknown names fail before anything is created
-        loggers = [registry.build("logger", name, self.run_dir, self.run_dir.parent.name) for name in options.loggers]
+        resuming = self.subcommand == "fit" and self._checkpoint_in_run_dir()
+        loggers = [registry.build("logger", name, self.run_dir, self.run_dir.parent.name,
+                                  **self._logger_options(name, options, resuming)) for name in options.loggers]
         keep = None  # a fresh run: start metrics.csv afresh
         if self._checkpoint_in_run_dir():  # resuming keeps the rows before the checkpoint; evaluating keeps all
-            keep = logged_steps(self.checkpoint) if self.subcommand == "fit" else sys.maxsize
+            keep = logged_steps(self.checkpoint) if resuming else sys.maxsize
         for logger in loggers:
             if isinstance(logger, ResumableCSVLogger):
                 logger.open_metrics(keep_rows_before=keep)
         return loggers
+
+    def _logger_options(self, name: str, options: RunOptions, resuming: bool) -> dict[str, Any]:
+        """``--run.wandb.*`` for the wandb logger, with the W&B run to continue when ``fit`` resumes in place."""
+        if name != "wandb":
+            return {}
+        return {**asdict(options.wandb), "resume_id": stored_run_id(self.run_dir) if resuming else None}
 
     @staticmethod
     def _plugins(trainer_config: dict[str, Any]) -> list[Any]:

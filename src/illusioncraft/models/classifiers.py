@@ -158,8 +158,9 @@ class Classifier(LightningModule):
         return build_optimizer(self.optimizer_spec, self.parameters())
 
     def default_callbacks(self) -> list[Callback]:
-        """Callbacks the CLI adds for this model family: a confusion-matrix picture after testing."""
-        return [registry.build("callback", "confusion_matrix")]
+        """Callbacks the CLI adds for this model family: training batches and validation predictions as pictures,
+        and a confusion-matrix picture after testing."""
+        return [registry.build("callback", "classifier_samples"), registry.build("callback", "confusion_matrix")]
 
 
 def _activation(name: str) -> nn.Module:
