@@ -37,7 +37,9 @@ SUBCOMMANDS = ("fit", "validate", "test", "predict")
 class IllusionCraftCLI(LightningCLI):
     """LightningCLI that builds the run directory, loggers and default callbacks from ``--run.*``."""
 
-    def __init__(self, args: Optional[list[str]] = None, run: bool = True) -> None:
+    def __init__(self, args: Optional[list[str]] = None, run: bool = True,
+                 other_commands: Optional[dict[str, str]] = None) -> None:
+        self.other_commands = other_commands or {}  # name -> one line, listed in --help beside Lightning's
         parser_kwargs: dict[str, Any] = {"exit_on_error": False}
         parser_kwargs.update({sub: {"exit_on_error": False} for sub in SUBCOMMANDS})
         super().__init__(
@@ -52,6 +54,13 @@ class IllusionCraftCLI(LightningCLI):
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_class_arguments(RunOptions, "run")
+
+    def _add_subcommands(self, parser: LightningArgumentParser, **kwargs: Any) -> None:
+        """Lightning's subcommands, and the other commands (dispatched before this parser runs) in the help."""
+        super()._add_subcommands(parser, **kwargs)
+        for name, summary in self.other_commands.items():
+            command = LightningArgumentParser(description=summary)
+            parser._subcommands_action.add_subcommand(name, command, help=summary)
 
     def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
         """Parse, then resolve ``--ckpt_path last`` and check the checkpoint before Lightning reads it."""

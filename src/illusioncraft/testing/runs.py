@@ -9,6 +9,7 @@ import io
 import json
 import math
 import tempfile
+import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,10 +120,17 @@ def run_command(work_dir: Path, subcommand: str, *arguments: str, run_dir: Optio
     from illusioncraft.cli import main
 
     run_dir = run_dir or work_dir / f"run{len(list(work_dir.glob('run*')))}"
+    arguments = list(arguments)
+    configs: list[str] = []  # a config file goes first, so the tiny limits and the arguments override it
+    while "--config" in arguments:
+        index = arguments.index("--config")
+        configs += arguments[index:index + 2]
+        del arguments[index:index + 2]
     stderr = io.StringIO()
     try:
-        with contextlib.redirect_stderr(stderr):
-            main([subcommand, *TINY, *arguments, "--run.dir", str(run_dir), "--run.loggers", loggers])
+        with contextlib.redirect_stderr(stderr), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*args parameter is intended to run from within Python.*")
+            main([subcommand, *configs, *TINY, *arguments, "--run.dir", str(run_dir), "--run.loggers", loggers])
     except SystemExit as stop:
         if stop.code not in (0, None):
             lines = [line for line in stderr.getvalue().splitlines() if line.startswith("illusioncraft")]
