@@ -9,7 +9,7 @@ IllusionCraft that does not provide it, the plugin is not loaded and the user ge
 
 from __future__ import annotations
 
-from illusioncraft import registry, testing
+from illusioncraft import PLUGIN_API_VERSION, __version__, registry, testing
 from illusioncraft.augment.base import BatchAugmentation
 from illusioncraft.contracts import (
     AttributeData,
@@ -38,7 +38,7 @@ from illusioncraft.nn.optim import OptimizerSpec, build_optimizer
 from illusioncraft.registry import register
 from illusioncraft.text.steps import TextStep
 
-API_VERSION = "1.0"
+API_VERSION = PLUGIN_API_VERSION
 
 
 def _parse(version: str) -> tuple[int, int]:
@@ -56,15 +56,9 @@ def require_api(version: str) -> None:
     if needed[0] != provided[0] or needed[1] > provided[1]:
         hint = "upgrade illusioncraft" if needed > provided else "the plugin was written for an older IllusionCraft"
         raise PluginAPIVersionError(
-            f"it requires IllusionCraft plugin API {version}, and this IllusionCraft {_illusioncraft_version()} "
+            f"it requires IllusionCraft plugin API {version}, and this IllusionCraft {__version__} "
             f"provides {API_VERSION} ({hint})"
         )
-
-
-def _illusioncraft_version() -> str:
-    from illusioncraft import __version__
-
-    return __version__
 
 
 __all__ = [

@@ -7,10 +7,9 @@ import re
 from pathlib import Path
 from typing import Optional
 
-from illusioncraft import __version__, registry
+from illusioncraft import PLUGIN_API_VERSION, __version__, registry
 from illusioncraft.cli.plugin_templates import EXAMPLES
 from illusioncraft.errors import ConfigError
-from illusioncraft.plugin_api import API_VERSION
 
 KINDS = tuple(EXAMPLES)
 
@@ -138,7 +137,7 @@ def write_plugin(name: str, kind: str, out: Path, entry: Optional[str] = None) -
         raise ConfigError(f"new-plugin: {out} already exists")
     module, source, call, experiment = EXAMPLES[kind]
     values = {"name": name, "kind": kind, "entry": entry, "cls": cls, "package": package, "module": module,
-              "api": API_VERSION, "version": __version__}
+              "api": PLUGIN_API_VERSION, "version": __version__}
     templates = {
         "setup.cfg": SETUP_CFG, "pyproject.toml": PYPROJECT, "tox.ini": TOX_INI, "README.md": README,
         ".gitignore": GITIGNORE, "experiment.yaml": experiment, f"src/{package}/__init__.py": INIT,
