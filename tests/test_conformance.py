@@ -95,6 +95,7 @@ def folder_recipe(name: str, root: Path) -> dict[str, Any]:
             "model": {"class_path": "stackgan_stage1", "init_args": {**STAGE1, "text_encoder": "embedding_bag"}}}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("kind", "name"), built_ins(), ids=lambda value: value)
 def test_every_built_in_entry_passes_its_conformance_check(kind, name, tmp_path, request):
     recipe = dict(RECIPES.get((kind, name), {}))
