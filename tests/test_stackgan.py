@@ -262,7 +262,7 @@ def test_wandb_gets_a_table_of_captions_beside_their_images(tmp_path):
                       "--data.init_args.image_size", "16", "--trainer.max_epochs", "1", "--trainer.limit_train_batches", "2",
                       "--trainer.limit_val_batches", "1", "--model.init_args.width", "4", loggers="[wandb]")
     wandb.finish()
-    (table,) = list((run_dir / "wandb").glob("offline-run-*/files/media/table/samples_table_*.table.json"))[:1]
+    (table,) = list((run_dir / "wandb").glob("offline-run-*/files/media/table/samples/table_*.table.json"))[:1]
     content = json.loads(table.read_text())
     assert content["columns"] == ["caption", "stage1"]
     captions = [row[0] for row in content["data"]]

@@ -9,6 +9,7 @@ from illusioncraft import registry as _registry
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 __version__ = "0.2.0"
+PLUGIN_API_VERSION = "1.0"  # what illusioncraft.plugin_api promises plugins ("MAJOR.MINOR"; see that module)
 
 # Where the built-in registry entries live: each package imports its own modules, whose @register lines run on
 # import. The registry imports these packages on its first lookup (it names no module above itself).

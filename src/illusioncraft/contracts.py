@@ -29,6 +29,15 @@ class ClassLabelledData(Protocol):
 
 
 @runtime_checkable
+class NormalizedData(Protocol):
+    """A datamodule that standardises images on the device with its training split's ``mean`` and ``std`` (set by
+    ``setup``); mean 0 and std 1 leave the images in [0, 1]."""
+
+    mean: float
+    std: float
+
+
+@runtime_checkable
 class MixtureData(Protocol):
     """Points drawn from an equal-weight mixture of isotropic Gaussians with centres ``modes`` (M, D)."""
 

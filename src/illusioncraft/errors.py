@@ -19,3 +19,11 @@ class NameClashError(RegistryError):
 
 class DataError(IllusionCraftError):
     """Data on disk is missing, empty or unreadable, or a file cannot be written (full disk, no permission)."""
+
+
+class PluginError(IllusionCraftError):
+    """A plugin breaks the contract of the plugin API (an attribute set too late, a hook that is missing)."""
+
+
+class PluginAPIVersionError(PluginError):
+    """A plugin requires a plugin API version this IllusionCraft does not provide."""

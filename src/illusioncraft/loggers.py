@@ -1,6 +1,5 @@
-"""Experiment loggers by name. Each writes inside the run directory; W&B runs offline unless told otherwise.
-
-An offline W&B run needs no login and no network; upload it later with ``wandb sync <run dir>/wandb/offline-run-*``.
+"""Experiment loggers by name. Each writes inside the run directory; W&B runs offline unless told otherwise
+(``illusioncraft.wandb_run``).
 """
 
 from __future__ import annotations
@@ -9,12 +8,13 @@ import csv
 from pathlib import Path
 from typing import Any, Optional
 
-from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger, WandbLogger
+from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger
 from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 from lightning.pytorch.loggers.logger import rank_zero_experiment
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
 from illusioncraft.registry import register
+from illusioncraft.wandb_run import wandb_run_logger
 
 
 def _read_metrics_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
@@ -77,12 +77,14 @@ def csv_logger(run_dir: Path, run_name: str) -> Logger:
 
 
 @register("wandb", kind="logger")
-def wandb_logger(run_dir: Path, run_name: str, offline: bool = True, project: str = "illusioncraft") -> Logger:
+def wandb_logger(
+    run_dir: Path, run_name: str, mode: str = "offline", project: str = "illusioncraft", entity: Optional[str] = None,
+    group: Optional[str] = None, tags: Optional[list[str]] = None, notes: Optional[str] = None,
+    job_type: Optional[str] = None, log_model: bool = False, resume_id: Optional[str] = None,
+) -> Logger:
     """Weights & Biases, offline by default: files under ``<run dir>/wandb/``, ready for ``wandb sync``."""
-    # mode goes to wandb.init explicitly: Lightning's offline flag only sets WANDB_MODE, which W&B ignores once
-    # an earlier run in the same process has set W&B up (it would then ask for a login).
-    extra = {"mode": "offline"} if offline else {}
-    return WandbLogger(name=run_name, save_dir=str(run_dir), project=project, offline=offline, **extra)
+    return wandb_run_logger(run_dir, run_name, mode=mode, project=project, entity=entity, group=group, tags=tags,
+                            notes=notes, job_type=job_type, log_model=log_model, resume_id=resume_id)
 
 
 @register("tensorboard", kind="logger")

@@ -20,7 +20,7 @@ from functools import lru_cache
 from importlib import metadata
 from typing import Any, TypeVar
 
-from illusioncraft.errors import NameClashError, RegistryError
+from illusioncraft.errors import NameClashError, PluginAPIVersionError, RegistryError
 
 KINDS = (
     "model",
@@ -67,6 +67,7 @@ _by_import_path: dict[str, Entry] = {}
 _locations: list[str] = []  # packages whose import registers the built-in entries (declared by the package root)
 _state: dict[str, Any] = {"built_ins": False, "plugins": False}
 _loading_distribution: list[str] = []  # the plugin distribution being loaded, if any
+_failed_plugins: dict[str, str] = {}  # distribution -> why it failed; entries it registered before failing stay, marked
 
 
 def add_locations(packages: Iterable[str]) -> None:
@@ -149,17 +150,37 @@ def load_built_ins() -> None:
 
 
 def _plugin_failed(dist: str, entry_point: Any, error: BaseException) -> None:
+    _failed_plugins[dist] = f"{type(error).__name__}: {error}"
     warnings.warn(
         f"illusioncraft plugin '{dist}' ({entry_point.value}) failed to load: {type(error).__name__}: {error}",
         stacklevel=3,
     )
 
 
+def _unregister_distribution(dist: str) -> None:
+    """Remove every entry a distribution registered (a plugin that is not loaded leaves nothing behind)."""
+    for kind_entries in _entries.values():
+        for name, item in list(kind_entries.items()):
+            if item.origin == dist:
+                del kind_entries[name]
+                _by_import_path.pop(item.import_path, None)
+                if _hashable(item.obj):
+                    _by_object.pop(item.obj, None)
+
+
+def failed_plugins() -> dict[str, str]:
+    """Plugin distributions that failed while loading, with the error; their earlier entries are still listed."""
+    load_plugins()
+    return dict(_failed_plugins)
+
+
 def load_plugins() -> None:
     """Load every entry point of the group ``illusioncraft.plugins`` (once).
 
     A plugin that fails to import (any exception, ``sys.exit`` included) is reported as a warning naming its
-    distribution; the others still load. A name clash is not swallowed: it is an error naming both origins.
+    distribution, and the entries it registered before failing are marked (``failed_plugins``); the others still
+    load. A plugin that requires a newer plugin API (``plugin_api.require_api``) is one warning and is not loaded.
+    A name clash is not swallowed: it is an error naming both origins.
     """
     if _state["plugins"]:
         return
@@ -176,6 +197,9 @@ def load_plugins() -> None:
                 loaded(this_module)
         except (NameClashError, KeyboardInterrupt):
             raise
+        except PluginAPIVersionError as error:
+            _unregister_distribution(dist)
+            warnings.warn(f"illusioncraft plugin '{dist}' is not loaded: {error}", stacklevel=2)
         except BaseException as error:  # a broken third-party package (even one calling sys.exit) must not take the rest down
             _plugin_failed(dist, entry_point, error)
         finally:
@@ -270,7 +294,7 @@ def resolve_class_path(kind: str, class_path: str) -> Any:
 def check_arguments(kind: str, name: str, arguments: dict[str, Any], skip: tuple[str, ...] = ()) -> None:
     """Raise one line if ``arguments`` are not accepted by the entry (names only; values are the entry's job)."""
     obj = get(kind, name)
-    parameters = inspect.signature(obj).parameters
+    parameters = _parameters_of(obj)
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
         return
     accepted = [p for p in parameters if p not in skip]
@@ -279,6 +303,16 @@ def check_arguments(kind: str, name: str, arguments: dict[str, Any], skip: tuple
             close = difflib.get_close_matches(key, accepted, n=1)
             hint = f"did you mean '{close[0]}'?" if close else f"accepted: {', '.join(accepted) or '(none)'}"
             raise RegistryError(f"{kind} '{name}' has no argument '{key}'; {hint}")
+
+
+def _parameters_of(obj: Any) -> Any:
+    """The parameters an entry is called with; none for a module class that keeps torch's ``(*args, **kwargs)``."""
+    if inspect.isclass(obj):
+        import torch
+
+        if obj.__init__ is torch.nn.Module.__init__:
+            return {}
+    return inspect.signature(obj).parameters
 
 
 def build(kind: str, name: str, *args: Any, **kwargs: Any) -> Any:

@@ -8,13 +8,35 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
 from illusioncraft.errors import ConfigError
 
 # Set by the launching process so that the extra processes of a multi-process strategy, which run the
 # command again, write into the same directory instead of claiming the next version.
 RUN_DIR_ENV = "ILLUSIONCRAFT_RUN_DIR"
+
+
+@dataclass
+class WandbOptions:
+    """How a run appears in Weights & Biases (``--run.wandb.*``); ``WANDB_MODE`` in the environment wins over mode."""
+
+    mode: Literal["online", "offline", "disabled"] = "offline"
+    """online (needs `wandb login`), offline (files for `wandb sync`, no network) or disabled."""
+    project: str = "illusioncraft"
+    """W&B project."""
+    entity: Optional[str] = None
+    """W&B user or team (default: the login's)."""
+    group: Optional[str] = None
+    """Group runs together (e.g. the runs of one sweep or one comparison)."""
+    tags: list[str] = field(default_factory=list)
+    """Tags shown in the dashboard's run table."""
+    notes: Optional[str] = None
+    """A note on the run."""
+    job_type: Optional[str] = None
+    """Job type (e.g. train, eval)."""
+    log_model: bool = False
+    """Log the best and last checkpoints as a W&B model artifact (aliases best and latest) at the end of fit."""
 
 
 @dataclass
@@ -31,6 +53,8 @@ class RunOptions:
     """Logger names (see `illusioncraft list logger`); an empty list logs nothing."""
     test_after_fit: bool = True
     """After `fit`, evaluate the best checkpoint on the test split when the model and data have one."""
+    wandb: WandbOptions = field(default_factory=WandbOptions)
+    """Options of the wandb logger."""
 
 
 def _version_number(name: str) -> Optional[int]:

@@ -65,6 +65,8 @@ def diff_augment(x: Tensor, policy: str = "color,translation,cutout") -> Tensor:
 class DiffAugment(BatchAugmentation):
     """DiffAugment: differentiable colour, translation and cutout (for GAN discriminators; usable on any batch)."""
 
+    keeps_range = False  # the paper's colour jitter acts on the discriminator's [-1, 1] inputs and leaves that range
+
     def __init__(self, policy: str = "color,translation,cutout", p: float = 1.0) -> None:
         super().__init__()
         check_probability("diffaugment", "p", p)

@@ -2,6 +2,7 @@
 
 from illusioncraft.callbacks import (  # noqa: F401 - registers the built-in callbacks
     checkpoint_paths,
+    classifier_samples,
     confusion,
     fault,
     fid,

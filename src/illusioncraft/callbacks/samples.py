@@ -39,7 +39,8 @@ def scatter_image(points: torch.Tensor, modes: Optional[torch.Tensor], title: st
 
 @register("gan_samples")
 class GeneratorSamples(Callback):
-    """Every ``every_n_steps`` generator batches and at the end of training: ``<run dir>/samples/step_N.png`` + W&B."""
+    """Every ``every_n_steps`` generator batches and at the end of training: ``<run dir>/samples/step_N.png`` and
+    W&B ``samples/generated``."""
 
     def __init__(self, every_n_steps: int = 500, n_points: int = 2500) -> None:
         if every_n_steps < 1:
@@ -65,7 +66,7 @@ class GeneratorSamples(Callback):
         picture.save(directory / f"{name}.png")
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
-                logger.log_image(key="samples", images=[picture], caption=[name])
+                logger.log_image(key="samples/generated", images=[picture], caption=[name], step=trainer.global_step)
 
     def state_dict(self) -> dict[str, Any]:
         return {"batches": self.batches}  # a resumed run keeps its picture schedule and file names

@@ -36,7 +36,8 @@ def _fixed_rows(pl_module: TextConditionedModel, per_caption: int) -> tuple[list
 @register("text_image_samples")
 class TextImageSamples(Callback):
     """After every ``every_n_epochs`` validations and at the end of training: ``samples/epoch_N.png`` (one row per
-    fixed caption; Stage-II runs also write ``epoch_N_stage1.png``) and a W&B table (caption, Stage-I, Stage-II)."""
+    fixed caption; Stage-II runs also write ``epoch_N_stage1.png``), the same pictures as W&B ``samples/generated``
+    (and ``samples/stage1``), and a W&B table ``samples/table`` (caption, Stage-I, Stage-II)."""
 
     def __init__(self, every_n_epochs: int = 1, per_caption: int = 8) -> None:
         if every_n_epochs < 1 or per_caption < 1:
@@ -53,16 +54,20 @@ class TextImageSamples(Callback):
             captions, coarse_rows, fine_rows = _fixed_rows(pl_module, self.per_caption)
         directory = Path(trainer.default_root_dir) / "samples"
         directory.mkdir(parents=True, exist_ok=True)
-        captioned_rows(fine_rows, captions).save(directory / f"{name}.png")
+        pictures = {"samples/generated": captioned_rows(fine_rows, captions)}
         if coarse_rows is not None:
-            captioned_rows(coarse_rows, captions, scale=4).save(directory / f"{name}_stage1.png")
+            pictures["samples/stage1"] = captioned_rows(coarse_rows, captions, scale=4)
+        for key, picture in pictures.items():
+            picture.save(directory / f"{name}{'_stage1' if key.endswith('stage1') else ''}.png")
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
-                self._log_table(logger, captions, coarse_rows, fine_rows)
+                for key, picture in pictures.items():
+                    logger.log_image(key=key, images=[picture], caption=[name], step=trainer.global_step)
+                self._log_table(logger, captions, coarse_rows, fine_rows, trainer.global_step)
 
     @staticmethod
     def _log_table(
-        logger: WandbLogger, captions: list[str], coarse: Optional[list[Tensor]], fine: list[Tensor]
+        logger: WandbLogger, captions: list[str], coarse: Optional[list[Tensor]], fine: list[Tensor], step: int
     ) -> None:
         import wandb
 
@@ -74,7 +79,7 @@ class TextImageSamples(Callback):
         columns = ["caption", "stage1", "stage2"] if coarse is not None else ["caption", "stage1"]
         data = [[caption, picture(coarse[i]), picture(fine[i])] if coarse is not None else [caption, picture(fine[i])]
                 for i, caption in enumerate(captions)]
-        logger.log_table(key="samples_table", columns=columns, data=data)
+        logger.log_table(key="samples/table", columns=columns, data=data, step=step)
 
     def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if not trainer.sanity_checking and (trainer.current_epoch + 1) % self.every_n_epochs == 0:

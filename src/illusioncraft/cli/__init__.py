@@ -1,5 +1,5 @@
 """The ``illusioncraft`` command: LightningCLI (fit/validate/test/predict) plus ``list``, ``sweep``, ``plot``,
-``augment``, ``generate`` and ``evaluate``.
+``augment``, ``generate``, ``evaluate`` and ``new-plugin``.
 
 Models and datamodules are chosen by their registry names (``model: {class_path: cnn, init_args: ...}``,
 or ``--model cnn`` on the command line); full import paths work too. Every outcome a user causes ends in one
@@ -22,7 +22,7 @@ def main(argv: Optional[list[str]] = None) -> None:
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
     from illusioncraft.callbacks.fault import StopReport, take_stop_report
-    from illusioncraft.cli.commands import COMMANDS
+    from illusioncraft.cli.commands import COMMANDS, summaries
 
     args = sys.argv[1:] if argv is None else argv
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
@@ -35,7 +35,7 @@ def main(argv: Optional[list[str]] = None) -> None:
         from illusioncraft.cli.class_paths import install_registry_class_names
 
         install_registry_class_names()
-        IllusionCraftCLI(args=None if argv is None else argv)
+        IllusionCraftCLI(args=None if argv is None else argv, other_commands=summaries(COMMANDS))
     except ArgumentError as error:
         user_error = user_error_in(error)
         say(f"illusioncraft: error: {user_error if user_error else explain_parse_error(error)}")

@@ -4,6 +4,7 @@ default callbacks, atomic checkpoints and safe checkpoint loading around Lightni
 from __future__ import annotations
 
 import sys
+from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 from typing import Any, Optional
@@ -42,6 +43,7 @@ from illusioncraft.run_dir import (
     resolve_run_dir,
     run_name,
 )
+from illusioncraft.wandb_run import stored_run_id
 
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
 EVALUATION_STEPS = {"validate": "validation_step", "test": "test_step"}
@@ -70,7 +72,9 @@ def ran_a_batch(trainer: Any) -> bool:
 class IllusionCraftCLI(LightningCLI):
     """LightningCLI that builds the run directory, loggers and default callbacks from ``--run.*``."""
 
-    def __init__(self, args: Optional[list[str]] = None, run: bool = True) -> None:
+    def __init__(self, args: Optional[list[str]] = None, run: bool = True,
+                 other_commands: Optional[dict[str, str]] = None) -> None:
+        self.other_commands = other_commands or {}  # name -> one line, listed in --help beside Lightning's
         parser_kwargs: dict[str, Any] = {"exit_on_error": False}
         parser_kwargs.update({sub: {"exit_on_error": False} for sub in SUBCOMMANDS})
         self.claimed_run_dir: Optional[Path] = None  # a version directory this process created
@@ -93,6 +97,13 @@ class IllusionCraftCLI(LightningCLI):
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_class_arguments(RunOptions, "run")
+
+    def _add_subcommands(self, parser: LightningArgumentParser, **kwargs: Any) -> None:
+        """Lightning's subcommands, and the other commands (dispatched before this parser runs) in the help."""
+        super()._add_subcommands(parser, **kwargs)
+        for name, summary in self.other_commands.items():
+            command = LightningArgumentParser(description=summary)
+            parser._subcommands_action.add_subcommand(name, command, help=summary)
 
     def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
         """Check the config files, parse, then resolve ``--ckpt_path last`` and check the checkpoint before Lightning
@@ -161,14 +172,22 @@ class IllusionCraftCLI(LightningCLI):
         """The loggers named by ``--run.loggers``; ``metrics.csv`` is opened here, before any worker starts."""
         for name in options.loggers:
             registry.get("logger", name)  # unknown names fail before anything is created
-        loggers = [registry.build("logger", name, self.run_dir, self.run_dir.parent.name) for name in options.loggers]
+        resuming = self.subcommand == "fit" and self._checkpoint_in_run_dir()
+        loggers = [registry.build("logger", name, self.run_dir, self.run_dir.parent.name,
+                                  **self._logger_options(name, options, resuming)) for name in options.loggers]
         keep = None  # a fresh run: start metrics.csv afresh
         if self._checkpoint_in_run_dir():  # resuming keeps the rows before the checkpoint; evaluating keeps all
-            keep = logged_steps(self.checkpoint) if self.subcommand == "fit" else sys.maxsize
+            keep = logged_steps(self.checkpoint) if resuming else sys.maxsize
         for logger in loggers:
             if isinstance(logger, ResumableCSVLogger):
                 logger.open_metrics(keep_rows_before=keep)
         return loggers
+
+    def _logger_options(self, name: str, options: RunOptions, resuming: bool) -> dict[str, Any]:
+        """``--run.wandb.*`` for the wandb logger, with the W&B run to continue when ``fit`` resumes in place."""
+        if name != "wandb":
+            return {}
+        return {**asdict(options.wandb), "resume_id": stored_run_id(self.run_dir) if resuming else None}
 
     def _plugins(self, trainer_config: dict[str, Any], options: RunOptions) -> list[Any]:
         """The configured plugins, with atomic checkpoint writes unless a CheckpointIO is configured; each save of a

@@ -1,4 +1,5 @@
-"""The subcommands beside Lightning's: ``list``, ``sweep``, ``plot``, ``augment``, ``generate`` and ``evaluate``.
+"""The subcommands beside Lightning's: ``list``, ``sweep``, ``plot``, ``augment``, ``generate``, ``evaluate``
+and ``new-plugin``.
 
 Each takes its own arguments (argparse) and reports user mistakes as ``IllusionCraftError`` lines.
 """
@@ -27,17 +28,22 @@ def list_command(argv: list[str]) -> None:
     """``illusioncraft list [KIND]``: every registered name with its kind, origin and summary."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     parser = argparse.ArgumentParser(prog="illusioncraft list", description="List registered names.")
     parser.add_argument("kind", nargs="?", choices=registry.KINDS, help="only this kind")
     options = parser.parse_args(argv)
+    failed = registry.failed_plugins()
     table = Table(title="IllusionCraft registry")
     for column in ("name", "kind", "origin", "description"):
         table.add_column(column)
     for item in registry.entries(options.kind):
-        table.add_row(item.name, item.kind, item.origin, item.summary)
+        origin = f"{item.origin} (failed to load)" if item.origin in failed else item.origin
+        table.add_row(*(Text(cell) for cell in (item.name, item.kind, origin, item.summary)))  # Text: shown as written
     console = Console(width=160)
     console.print(table)
+    for dist, error in failed.items():
+        console.print(Text(f"plugin '{dist}' failed to load ({error}); the entries it registered first may not work"))
     if options.kind is None:
         empty = [kind for kind in registry.KINDS if not registry.names(kind)]
         if empty:
@@ -151,7 +157,31 @@ def evaluate_command(argv: list[str]) -> None:
     evaluate(parse_request(argv))
 
 
+def new_plugin_command(argv: list[str]) -> None:
+    """``illusioncraft new-plugin NAME [--kind KIND]``: write a plugin package ready to test and publish."""
+    from illusioncraft.cli.new_plugin import KINDS, write_plugin
+
+    parser = argparse.ArgumentParser(prog="illusioncraft new-plugin",
+                                     description="Write a plugin package: an entry of one kind, its test, README, tox.ini.")
+    parser.add_argument("name", help="distribution name, e.g. illusioncraft-my-models")
+    parser.add_argument("--kind", choices=KINDS, default="model", help="kind of the example entry (default: model)")
+    parser.add_argument("--entry", default=None, help="registry name of the example entry (default: from the name)")
+    parser.add_argument("--out", type=Path, default=None, help="directory to create (default: ./NAME)")
+    options = parser.parse_args(argv)
+    written = write_plugin(options.name, options.kind, options.out or Path(options.name), options.entry)
+    print(f"wrote {written}: `pip install -e {written}` then `python -m pytest {written}`")
+
+
 COMMANDS: dict[str, Callable[[list[str]], None]] = {
     "list": list_command, "sweep": sweep_command, "plot": plot_command, "augment": augment_command,
-    "generate": generate_command, "evaluate": evaluate_command,
+    "generate": generate_command, "evaluate": evaluate_command, "new-plugin": new_plugin_command,
 }
+
+
+def summaries(commands: dict[str, Callable[[list[str]], None]]) -> dict[str, str]:
+    """Each command's one-line description (its docstring's text after the usage), for ``illusioncraft --help``."""
+    found = {}
+    for name, command in commands.items():
+        first = (command.__doc__ or "").strip().splitlines()[0]
+        found[name] = first.split("``:", 1)[1].strip() if "``:" in first else first
+    return found

@@ -3,6 +3,9 @@ instantiation, and errors raised inside spawned worker processes."""
 
 from __future__ import annotations
 
+import difflib
+import importlib
+import inspect
 import os
 import re
 import sys
@@ -41,9 +44,8 @@ def explain_parse_error(error: Exception) -> str:
                     break
                 detail.append(following.strip())
             where = top.group(1) if top else "config"
-            return with_moved_key_hint(
-                f"{where} ({problem.group(1).rsplit('.', 1)[-1]}): " + " ".join(detail).replace("Parser key ", "key ")
-            )
+            line = f"{where} ({problem.group(1).rsplit('.', 1)[-1]}): " + " ".join(detail).replace("Parser key ", "key ")
+            return with_argument_suggestion(with_moved_key_hint(line), problem.group(1))
     return with_moved_key_hint(first_line(str(error)))
 
 
@@ -54,6 +56,22 @@ def with_moved_key_hint(line: str) -> str:
     if key in MOVED_KEYS:
         return f"{line}; '{key}' moved to {MOVED_KEYS[key]}"
     return line
+
+
+def with_argument_suggestion(line: str, class_path: str) -> str:
+    """``line`` plus the closest argument of ``class_path`` when it refuses an argument the class does not take."""
+    found = re.search(r"Option '([^']+)' is not accepted|Key '([^']+)' is not expected", line)
+    if not found or "moved to" in line:
+        return line
+    key = (found.group(1) or found.group(2)).rsplit(".", 1)[-1]
+    module_name, _, name = class_path.rpartition(".")
+    try:
+        target = getattr(importlib.import_module(module_name), name)
+        arguments = [p for p in inspect.signature(target).parameters if p not in ("self", "args", "kwargs")]
+    except (ImportError, AttributeError, TypeError, ValueError):
+        return line
+    close = difflib.get_close_matches(key, arguments, n=1)
+    return f"{line}; did you mean '{close[0]}'?" if close else line
 
 
 def causes(error: BaseException) -> Iterator[BaseException]:

@@ -20,7 +20,7 @@ from illusioncraft.augment import pipeline as augmentation
 from illusioncraft.data.image_cache import CachedImages, as_float_images
 from illusioncraft.data.index_batches import IndexBatches, tensor_batches
 from illusioncraft.data.sampling import EpochShuffleSampler
-from illusioncraft.errors import ConfigError
+from illusioncraft.errors import ConfigError, PluginError
 
 BatchSize = Union[int, Literal["full"]]
 
@@ -41,6 +41,12 @@ class ImageClassificationDataModule(LightningDataModule):
         batch_augmentations: augmentation.AugmentationSpecs = None,
         augmentation_seed: Optional[int] = None,
     ) -> None:
+        missing = [name for name in ("image_shape", "class_names") if not hasattr(self, name)]
+        if missing:
+            raise PluginError(
+                f"datamodule {type(self).__name__}: set {' and '.join(missing)} before calling "
+                "ImageClassificationDataModule.__init__ (the batch augmentations need the class count)"
+            )
         super().__init__()
         if batch_size != "full" and (not isinstance(batch_size, int) or batch_size < 1):
             raise ConfigError(f"data: batch_size must be a positive integer or 'full', got {batch_size!r}")

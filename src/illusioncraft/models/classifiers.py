@@ -17,6 +17,7 @@ from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionM
 from illusioncraft import registry
 from illusioncraft.contracts import ClassLabelledData, MultiViewLoss, ShapedData
 from illusioncraft.errors import ConfigError
+from illusioncraft.losses.spec import LossSpec, build_loss
 from illusioncraft.nn.compile import Compile, check_compilable, compile_backend, compile_networks
 from illusioncraft.nn.optim import OptimizerSpec, build_optimizer, check_optimizer_spec
 from illusioncraft.registry import register
@@ -37,7 +38,7 @@ class Classifier(LightningModule):
         input_shape: Optional[tuple[int, int, int]] = None,
         num_classes: Optional[int] = None,
         output: Output = "softmax",
-        loss: Optional[str] = None,
+        loss: Optional[LossSpec] = None,
         optimizer: OptimizerSpec = "adam",
         compile: Compile = False,
     ) -> None:
@@ -47,7 +48,7 @@ class Classifier(LightningModule):
         if output == "sigmoid" and num_classes not in (None, 2):
             raise ConfigError(f"model: output 'sigmoid' is binary and needs 2 classes, got num_classes={num_classes}")
         check_optimizer_spec(optimizer)
-        self.loss_fn = registry.build("loss", loss or ("binary_cross_entropy" if output == "sigmoid" else "cross_entropy"))
+        self.loss_fn = build_loss(loss or ("binary_cross_entropy" if output == "sigmoid" else "cross_entropy"))
         self.save_hyperparameters()
         # Kept as attributes: a subclass's hparams hold only the arguments its own signature exposes.
         self.output = output
@@ -169,8 +170,9 @@ class Classifier(LightningModule):
         return build_optimizer(self.optimizer_spec, self.parameters())
 
     def default_callbacks(self) -> list[Callback]:
-        """Callbacks the CLI adds for this model family: a confusion-matrix picture after testing."""
-        return [registry.build("callback", "confusion_matrix")]
+        """Callbacks the CLI adds for this model family: training batches and validation predictions as pictures,
+        and a confusion-matrix picture after testing."""
+        return [registry.build("callback", "classifier_samples"), registry.build("callback", "confusion_matrix")]
 
 
 def _activation(name: str) -> nn.Module:
@@ -192,7 +194,7 @@ class LogisticRegression(Classifier):
         self,
         output: Output = "softmax",
         optimizer: OptimizerSpec = "adam",
-        loss: Optional[str] = None,
+        loss: Optional[LossSpec] = None,
         compile: Compile = False,
         input_shape: Optional[tuple[int, int, int]] = None,
         num_classes: Optional[int] = None,
@@ -215,7 +217,7 @@ class MLP(Classifier):
         dropout: float = 0.0,
         output: Output = "softmax",
         optimizer: OptimizerSpec = "adam",
-        loss: Optional[str] = None,
+        loss: Optional[LossSpec] = None,
         compile: Compile = False,
         input_shape: Optional[tuple[int, int, int]] = None,
         num_classes: Optional[int] = None,
@@ -260,7 +262,7 @@ class CNN(Classifier):
         dropout: float = 0.25,
         output: Output = "softmax",
         optimizer: OptimizerSpec = "adam",
-        loss: Optional[str] = None,
+        loss: Optional[LossSpec] = None,
         compile: Compile = False,
         input_shape: Optional[tuple[int, int, int]] = None,
         num_classes: Optional[int] = None,

@@ -3,8 +3,7 @@
 import torch
 from torch import Tensor
 
-from illusioncraft.nn.activations import ElementwiseActivation
-from illusioncraft.registry import register
+from illusioncraft.plugin_api import ElementwiseActivation, register
 
 
 @register("swish", kind="activation")

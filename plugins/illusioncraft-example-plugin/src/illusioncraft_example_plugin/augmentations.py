@@ -3,8 +3,7 @@
 import torch
 from torch import Tensor
 
-from illusioncraft.augment.base import BatchAugmentation, check_probability
-from illusioncraft.registry import register
+from illusioncraft.plugin_api import BatchAugmentation, ConfigError, register
 
 
 @register("salt_and_pepper", kind="augmentation")
@@ -13,10 +12,10 @@ class SaltAndPepper(BatchAugmentation):
 
     def __init__(self, amount: float = 0.02, p: float = 0.5) -> None:
         super().__init__()
-        check_probability("salt_and_pepper", "amount", amount)
-        check_probability("salt_and_pepper", "p", p)
-        self.amount, self.p = amount, p
-        self._config = {"amount": amount, "p": p}
+        for key, value in (("amount", amount), ("p", p)):
+            if not 0.0 <= value <= 1.0:
+                raise ConfigError(f"augmentation 'salt_and_pepper': {key} must be in [0, 1], got {value}")
+        self.amount, self.p = amount, p  # config() reads each __init__ argument back from these (augmentation.json)
 
     def forward(self, images: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
         b = images.shape[0]

@@ -4,11 +4,7 @@ from typing import Optional
 
 from torch import Tensor, nn
 
-from illusioncraft import registry
-from illusioncraft.errors import ConfigError
-from illusioncraft.models.classifiers import Classifier
-from illusioncraft.nn.optim import OptimizerSpec
-from illusioncraft.registry import register
+from illusioncraft.plugin_api import Classifier, ConfigError, LossSpec, OptimizerSpec, register, registry
 
 
 class ResidualBlock(nn.Module):
@@ -39,7 +35,7 @@ class ResidualCNN(Classifier):
         blocks: int = 2,
         activation: str = "swish",
         optimizer: OptimizerSpec = "adam",
-        loss: Optional[str] = None,
+        loss: Optional[LossSpec] = None,
         input_shape: Optional[tuple[int, int, int]] = None,
         num_classes: Optional[int] = None,
     ) -> None:

@@ -12,6 +12,7 @@ from torch import Tensor, nn
 from illusioncraft import registry
 from illusioncraft.contracts import ClassLabelledData
 from illusioncraft.errors import ConfigError
+from illusioncraft.losses.spec import LossSpec
 from illusioncraft.models.gan.loop import AdversarialModule, Condition, optimizer_default
 from illusioncraft.nn.compile import Compile
 from illusioncraft.nn.networks.conditional import ConditionalDiscriminator, ConditionalGenerator
@@ -27,7 +28,7 @@ class ConditionalGAN(AdversarialModule):
     def __init__(
         self,
         architecture: str = "dcgan",
-        loss: str = "non_saturating",
+        loss: LossSpec = "non_saturating",
         latent_dim: int = 64,
         embed_dim: int = 16,
         width: int = 32,

@@ -6,6 +6,7 @@ from typing import Optional
 
 from torch import nn
 
+from illusioncraft.losses.spec import LossSpec
 from illusioncraft.models.gan.loop import AdversarialModule, LRDecay, optimizer_default
 from illusioncraft.nn.compile import Compile
 from illusioncraft.nn.networks.family import build_networks
@@ -21,7 +22,7 @@ class GAN(AdversarialModule):
 
     def __init__(
         self,
-        loss: str = "non_saturating",
+        loss: LossSpec = "non_saturating",
         latent_dim: int = 64,
         hidden_size: int = 128,
         depth: int = 3,

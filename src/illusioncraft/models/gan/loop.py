@@ -27,12 +27,14 @@ from typing import Any, Literal, Optional
 
 import torch
 from lightning.pytorch import Callback, LightningModule
+from lightning.pytorch.utilities.rank_zero import rank_zero_warn
 from torch import Tensor, nn
 
 from illusioncraft import registry
-from illusioncraft.contracts import ShapedData
+from illusioncraft.contracts import NormalizedData, ShapedData
 from illusioncraft.errors import ConfigError
 from illusioncraft.losses.adversarial import AdversarialLoss
+from illusioncraft.losses.spec import LossSpec, build_loss, split_loss_spec
 from illusioncraft.nn.compile import Compile, check_compilable, compile_backend, compile_networks
 from illusioncraft.nn.ema import evaluation_mode, frozen_copy, update_average
 from illusioncraft.nn.optim import OptimizerSpec, build_optimizer, check_optimizer_spec
@@ -83,7 +85,7 @@ class AdversarialModule(LightningModule):
     def __init__(
         self,
         latent_dim: int = 64,
-        loss: str = "non_saturating",
+        loss: LossSpec = "non_saturating",
         n_critic: int = 1,
         gradient_penalty: Optional[float] = None,
         weight_clip: Optional[float] = None,
@@ -112,9 +114,10 @@ class AdversarialModule(LightningModule):
             raise ConfigError(f"model '{name}': pack must be >= 1, got {pack}")
         if lr_decay not in ("none", "linear"):
             raise ConfigError(f"model '{name}': lr_decay must be 'none' or 'linear', got {lr_decay!r}")
-        self.loss_fn: AdversarialLoss = registry.build("loss", loss)
+        self.loss_fn: AdversarialLoss = build_loss(loss)
         if not isinstance(self.loss_fn, AdversarialLoss):
-            raise ConfigError(f"model '{name}': loss '{loss}' is not an adversarial loss (see `illusioncraft list loss`)")
+            raise ConfigError(f"model '{name}': loss '{split_loss_spec(loss)[0]}' is not an adversarial loss "
+                              "(see `illusioncraft list loss`)")
         check_optimizer_spec(generator_optimizer)
         check_optimizer_spec(discriminator_optimizer)
         self.save_hyperparameters()
@@ -202,9 +205,15 @@ class AdversarialModule(LightningModule):
             self.networks_compiled = True
 
     def setup(self, stage: str) -> None:
+        data = self.trainer.datamodule
+        if isinstance(data, NormalizedData) and (data.mean, data.std) != (0.0, 1.0):
+            rank_zero_warn(
+                f"model '{registry.name_of(type(self))}': the datamodule normalises its images (mean {data.mean:.3g}, "
+                f"std {data.std:.3g}), but GANs expect images in [0, 1]; set the datamodule's normalize: false",
+                category=UserWarning,
+            )
         if self.generator is not None:
             return
-        data = self.trainer.datamodule
         if not isinstance(data, ShapedData) or data.data_shape is None:
             raise ConfigError(f"model '{registry.name_of(type(self))}': data_shape is not set and the datamodule "
                               "does not provide it (data_shape)")

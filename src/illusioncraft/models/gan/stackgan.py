@@ -19,6 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from illusioncraft.errors import ConfigError
+from illusioncraft.losses.spec import LossSpec
 from illusioncraft.models.gan.loop import Condition, Generated, LRDecay, optimizer_default
 from illusioncraft.models.gan.text_to_image import PRECOMPUTED, TextToImageGAN
 from illusioncraft.nn.compile import Compile
@@ -49,7 +50,7 @@ class StackGANStage1(TextToImageGAN):
         condition_dim: int = 64,
         latent_dim: int = 64,
         kl_weight: float = 2.0,
-        loss: str = "non_saturating",
+        loss: LossSpec = "non_saturating",
         width: int = 32,
         unconditional_head: bool = False,
         discriminator_head: str = "concat",
@@ -158,7 +159,7 @@ class StackGANStage2(TextToImageGAN):
         text_dim: int = 128,
         condition_dim: int = 64,
         kl_weight: float = 2.0,
-        loss: str = "non_saturating",
+        loss: LossSpec = "non_saturating",
         width: int = 32,
         unconditional_head: bool = True,
         discriminator_head: str = "concat",
@@ -200,7 +201,6 @@ class StackGANStage2(TextToImageGAN):
             discriminator_optimizer=optimizer_default(discriminator_optimizer, ADAM), compile=compile,
         )
         self.hparams.stage1 = stage1
-        self.hparams.text = stage_one.text_state
         self.stage1 = stage_one
         # Lightning warns about modules in eval mode at the start of fit: here that is the frozen Stage-I, on purpose.
         warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode")
@@ -242,9 +242,10 @@ class StackGANStage2(TextToImageGAN):
         fine, mu, log_var = (generator or self.generator)(coarse, condition)
         return Generated(fine, stages={"stage1": coarse}, terms={"mu": mu, "log_var": log_var})
 
-    def generator_objective(self, fake: Generated, right: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+    def generator_objective(self, fake: Generated, right: Tensor,
+                            real: Optional[Tensor] = None) -> tuple[Tensor, dict[str, Tensor]]:
         """The shared objective, plus ``consistency_weight`` times the consistency with the Stage-I image."""
-        loss, terms = super().generator_objective(fake, right)
+        loss, terms = super().generator_objective(fake, right, real)
         if self.consistency_weight:
             consistency = stage1_consistency(fake.samples, fake.stages["stage1"])
             loss = loss + self.consistency_weight * consistency

@@ -179,17 +179,23 @@ class TextToImageGAN(AdversarialModule):
         return loss
 
     def generator_loss(self, real: Tensor, condition: Condition, batch: dict[str, Tensor]) -> tuple[Tensor, dict]:
-        return self.generator_objective(self.generate(self.noise(real.shape[0]), condition), condition)
+        return self.generator_objective(self.generate(self.noise(real.shape[0]), condition), condition, real)
 
-    def generator_objective(self, fake: Generated, right: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+    def generator_objective(self, fake: Generated, right: Tensor,
+                            real: Optional[Tensor] = None) -> tuple[Tensor, dict[str, Tensor]]:
         """Adversarial loss on (fake, right caption) [+ the image-only head, + the contrastive term]
-        + kl_weight * KL of conditioning augmentation; returns (loss, terms to log)."""
+        + kl_weight * KL of conditioning augmentation; returns (loss, terms to log). ``real`` (the real batch)
+        is judged too when the loss compares with the real logits (``generator_needs_real``)."""
         d = self.discriminator
         features, right_text = d.net.features(self.augment_for_discriminator(fake.samples)), d.text_encoder(right)
-        loss = self.loss_fn.generator(d.net.judge(features, right_text))
+        real_features = None
+        if self.loss_fn.generator_needs_real and real is not None:
+            real_features = d.net.features(self.augment_for_discriminator(real))
+        loss = self.loss_fn.generator(d.net.judge(features, right_text),
+                                      None if real_features is None else d.net.judge(real_features, right_text))
         alone = d.net.judge_image(features)
         if alone is not None:
-            loss = loss + self.loss_fn.generator(alone)
+            loss = loss + self.loss_fn.generator(alone, None if real_features is None else d.net.judge_image(real_features))
         if self.contrastive_weight:
             loss = loss + self.contrastive_weight * d.net.contrastive_loss(features, right_text)
         kl = kl_to_standard_normal(fake.terms["mu"], fake.terms["log_var"])

@@ -9,6 +9,7 @@ from torch import Tensor
 from torch.func import functional_call
 
 from illusioncraft.errors import ConfigError
+from illusioncraft.losses.spec import LossSpec
 from illusioncraft.models.gan.gan import GAN
 from illusioncraft.models.gan.loop import Condition, LRDecay
 from illusioncraft.nn.optim import OptimizerSpec
@@ -28,7 +29,7 @@ class UnrolledGAN(GAN):
         self,
         unroll_steps: int = 5,
         unroll_lr: float = 1e-3,
-        loss: str = "non_saturating",
+        loss: LossSpec = "non_saturating",
         latent_dim: int = 64,
         hidden_size: int = 128,
         depth: int = 3,
@@ -60,4 +61,5 @@ class UnrolledGAN(GAN):
             grads = torch.autograd.grad(d_loss, list(params.values()), create_graph=True)
             params = {name: p - self.unroll_lr * g for (name, p), g in zip(params.items(), grads, strict=True)}
         fake = self.generator(self.noise(batch_size))
-        return self.loss_fn.generator(functional_call(self.discriminator, params, (fake,))), {}
+        real_logits = functional_call(self.discriminator, params, (real,)) if self.loss_fn.generator_needs_real else None
+        return self.loss_fn.generator(functional_call(self.discriminator, params, (fake,)), real_logits), {}
