@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 import torch
+import yaml
 from conftest import EXPERIMENTS, cli_error, read_metrics, run_cli
 from PIL import Image
 
@@ -396,3 +397,18 @@ def test_text_to_image_benchmark_reuses_only_runs_of_the_same_yaml_and_arguments
     with pytest.raises(SystemExit, match="delete it or use another --work-dir"):
         benchmark.fit("stackgan_shapes_stage2.yaml", run_dir, 0, 1, "--x", "1")
     assert len(trained) == 1
+
+
+def test_a_resumed_stage_keeps_every_word_of_its_vocabulary(tmp_path):
+    # "on" is YAML 1.1's true: untyped, it came back from the config of a resumed run as a boolean
+    base = ["--config", str(EXPERIMENTS / "stackgan_shapes_stage1.yaml"), *SMALL_DATA, "--data.init_args.image_size", "16",
+            "--model.init_args.width", "4", "--trainer.limit_train_batches", "2", "--trainer.limit_val_batches", "1",
+            "--trainer.callbacks", "null"]
+    run_dir = run_cli(tmp_path, "fit", *base, "--trainer.max_epochs", "1")
+    main(["fit", *base, "--trainer.max_epochs", "2", "--ckpt_path", "last", "--run.dir", str(run_dir),
+          "--run.loggers", "[]", "--trainer.enable_progress_bar", "false"])
+    checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    vocabulary = checkpoint["hyper_parameters"]["text"]["vocabulary"]
+    assert checkpoint["epoch"] == 1 and "on" in vocabulary and all(isinstance(token, str) for token in vocabulary)
+    saved = yaml.safe_load((run_dir / "config.yaml").read_text())["model"]["init_args"]["text"]["vocabulary"]
+    assert saved == vocabulary  # the resolved config can be run again as it is

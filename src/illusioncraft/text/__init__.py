@@ -8,7 +8,7 @@ such as StackGAN's char-CNN-RNN embeddings instead.
 from illusioncraft.text.embeddings import load_sentence_embeddings
 from illusioncraft.text.encoders import BagOfWordsEncoder, BiGRUEncoder, EmbeddingBagEncoder
 from illusioncraft.text.steps import DEFAULT_TEXT_STEPS, TextPipeline
-from illusioncraft.text.vocabulary import OneHot, TextEncoder, Vocabulary, bag_of_words
+from illusioncraft.text.vocabulary import OneHot, TextEncoder, TextEncoderState, Vocabulary, bag_of_words
 
 __all__ = [
     "DEFAULT_TEXT_STEPS",
@@ -17,6 +17,7 @@ __all__ = [
     "EmbeddingBagEncoder",
     "OneHot",
     "TextEncoder",
+    "TextEncoderState",
     "TextPipeline",
     "Vocabulary",
     "bag_of_words",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypedDict, Union
 
 import torch
 from torch import Tensor
@@ -20,6 +20,18 @@ from illusioncraft.text.steps import DEFAULT_TEXT_STEPS, IDS, StepSpec, TextPipe
 
 PAD, UNK = "<pad>", "<unk>"
 PAD_ID, UNK_ID = 0, 1
+
+StepValue = Union[str, int, float, bool, list[str], None]
+
+
+class TextEncoderState(TypedDict):
+    """What ``TextEncoder.state()`` holds, typed field by field: a config that carries it (a resumed checkpoint's
+    hyper-parameters) keeps every token a string through YAML ("on" stays "on", not true)."""
+
+    steps: list[dict[str, StepValue]]
+    min_freq: int
+    max_length: int
+    vocabulary: list[str]
 
 
 @register("vocabulary", kind="text")
@@ -192,7 +204,7 @@ class TextEncoder:
         """Processed tokens of one row of ids (L,), pads dropped."""
         return self._fitted().decode(ids)
 
-    def state(self) -> dict[str, Any]:
+    def state(self) -> TextEncoderState:
         """Everything needed to rebuild this encoder, as JSON-serialisable values."""
         return {
             "steps": self.steps,

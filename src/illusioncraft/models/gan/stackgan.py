@@ -13,7 +13,7 @@ import pickle
 import warnings
 import zipfile
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, TypedDict
 
 import torch
 from torch import Tensor, nn
@@ -33,8 +33,37 @@ from illusioncraft.nn.networks.stackgan import (
 )
 from illusioncraft.nn.optim import OptimizerSpec
 from illusioncraft.registry import register
+from illusioncraft.text import TextEncoderState
 
 ADAM = {"name": "adam", "lr": 2e-4, "betas": [0.5, 0.999]}
+
+
+class Stage1Arguments(TypedDict, total=False):
+    """A Stage-I model's constructor arguments as Stage-II keeps them: typed field by field, so a config carrying
+    them (a resumed Stage-II checkpoint) keeps every value, the vocabulary's tokens included, through YAML."""
+
+    text_encoder: str
+    text_dim: int
+    condition_dim: int
+    latent_dim: int
+    kl_weight: float
+    loss: LossSpec
+    width: int
+    unconditional_head: bool
+    discriminator_head: str
+    contrastive_weight: float
+    ema_decay: Optional[float]
+    n_critic: int
+    gradient_penalty: Optional[float]
+    weight_clip: Optional[float]
+    diffaugment: Optional[str]
+    lr_decay: LRDecay
+    generator_optimizer: OptimizerSpec
+    discriminator_optimizer: OptimizerSpec
+    text: Optional[TextEncoderState]
+    sample_captions: Optional[list[str]]
+    compile: Compile
+    data_shape: Optional[tuple[int, ...]]
 
 
 @register("stackgan_stage1")
@@ -63,7 +92,7 @@ class StackGANStage1(TextToImageGAN):
         lr_decay: LRDecay = "none",
         generator_optimizer: OptimizerSpec = None,
         discriminator_optimizer: OptimizerSpec = None,
-        text: Optional[dict[str, Any]] = None,
+        text: Optional[TextEncoderState] = None,
         sample_captions: Optional[list[str]] = None,
         compile: Compile = False,
         data_shape: Optional[tuple[int, ...]] = None,
@@ -174,7 +203,7 @@ class StackGANStage2(TextToImageGAN):
         lr_decay: LRDecay = "none",
         generator_optimizer: OptimizerSpec = None,
         discriminator_optimizer: OptimizerSpec = None,
-        stage1: Optional[dict[str, Any]] = None,
+        stage1: Optional[Stage1Arguments] = None,
         sample_captions: Optional[list[str]] = None,
         compile: Compile = False,
         data_shape: Optional[tuple[int, ...]] = None,

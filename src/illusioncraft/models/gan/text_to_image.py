@@ -21,7 +21,7 @@ from illusioncraft.contracts import CaptionedData
 from illusioncraft.errors import ConfigError
 from illusioncraft.models.gan.loop import AdversarialModule, Condition, Generated
 from illusioncraft.nn.networks.stackgan import HEADS, kl_to_standard_normal
-from illusioncraft.text import TextEncoder
+from illusioncraft.text import TextEncoder, TextEncoderState
 
 PRECOMPUTED = "precomputed"
 N_SAMPLE_CAPTIONS = 8  # fixed captions of the sample grids: one per row
@@ -41,7 +41,7 @@ class TextToImageGAN(AdversarialModule):
         unconditional_head: bool,
         discriminator_head: str,
         contrastive_weight: float,
-        text: Optional[dict[str, Any]],
+        text: Optional[TextEncoderState],
         **loop: Any,
     ) -> None:
         name = registry.name_of(type(self))
