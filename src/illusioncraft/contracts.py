@@ -46,6 +46,13 @@ class MixtureData(Protocol):
 
 
 @runtime_checkable
+class StackedDigitData(Protocol):
+    """Images whose colour channels each hold one digit (stacked digits): its modes are the digit combinations."""
+
+    digit_channels: int
+
+
+@runtime_checkable
 class CaptionedData(Protocol):
     """Images with captions (``illusioncraft.data.captioned``): the text encoder fitted on the training captions
     and the raw splits. Batches are dicts with ``image``, ``tokens``, ``wrong_tokens`` and ``attributes``."""

@@ -58,9 +58,18 @@ def check_sample_count(n: int, rows: int = 1) -> None:
         raise ConfigError(f"generate: {n * rows} samples in one picture; at most {MAX_SAMPLES} ({fewer})")
 
 
-def draw(model: GeneratorModel, noise: torch.Tensor, condition: Optional[torch.Tensor] = None) -> torch.Tensor:
+def check_truncation(psi: Optional[float], what: str) -> None:
+    """Refuse, before any work, a truncation psi outside [0, 1]."""
+    if psi is not None and not 0.0 <= psi <= 1.0:
+        raise ConfigError(f"{what}: --truncation must be in [0, 1] (1: no truncation, 0: the mean latent), got {psi}")
+
+
+def draw(model: GeneratorModel, noise: torch.Tensor, condition: Optional[torch.Tensor] = None,
+         truncation: Optional[float] = None) -> torch.Tensor:
     """Samples for ``noise`` (N, latent) and ``condition`` (the model's default when None), ``CHUNK`` at a time: the
-    noise is drawn before, so chunks change the memory needed and nothing else."""
+    noise is drawn before, so chunks change the memory needed and nothing else. ``truncation``: psi of the
+    truncation trick (the model's ``truncate``), applied to the noise."""
+    noise = noise if truncation is None else model.truncate(noise, truncation)
     condition = model.default_condition(noise.shape[0]) if condition is None else condition
     chunks = [
         model.sample(noise=noise[start:start + CHUNK], condition=None if condition is None else condition[start:start + CHUNK])
@@ -69,7 +78,8 @@ def draw(model: GeneratorModel, noise: torch.Tensor, condition: Optional[torch.T
     return torch.cat(chunks)
 
 
-def generate_picture(model: Any, n: int, seed: int = 0, label: Optional[int] = None) -> Image.Image:
+def generate_picture(model: Any, n: int, seed: int = 0, label: Optional[int] = None,
+                     truncation: Optional[float] = None) -> Image.Image:
     """``n`` samples as an image grid (images) or a scatter plot (2-D points)."""
     from illusioncraft.callbacks.samples import scatter_image
     from illusioncraft.imaging import image_grid
@@ -82,13 +92,14 @@ def generate_picture(model: Any, n: int, seed: int = 0, label: Optional[int] = N
             raise ConfigError(f"generate: label {label} is outside the model's classes 0..{model.num_classes - 1}")
         labels = torch.full((n,), label, dtype=torch.long)
     torch.manual_seed(seed)
-    samples = draw(model, model.noise(n), labels)  # (n, C, H, W) or (n, 2)
+    samples = draw(model, model.noise(n), labels, truncation)  # (n, C, H, W) or (n, 2)
     if model.is_image_model:
         return image_grid(samples, value_range=(0.0, 1.0))
     return scatter_image(samples, None, f"{type(model).__name__}: {n} samples")
 
 
-def generate_from_text(model: Any, captions: list[str], n: int, seed: int = 0) -> Image.Image:
+def generate_from_text(model: Any, captions: list[str], n: int, seed: int = 0,
+                       truncation: Optional[float] = None) -> Image.Image:
     """One row of ``n`` images per caption, the caption written beside it; every row uses the same ``n`` noise
     vectors, so rows differ only by what the captions say. Words the model's vocabulary lacks are reported."""
     from illusioncraft.imaging import captioned_rows
@@ -103,5 +114,5 @@ def generate_from_text(model: Any, captions: list[str], n: int, seed: int = 0) -
         print(f"illusioncraft: warning: words unknown to the model, read as <unk>: {', '.join(unknown)}", file=sys.stderr)
     torch.manual_seed(seed)
     noise = model.noise(n).repeat(len(captions), 1)  # (len(captions) * n, latent)
-    images = draw(model, noise, tokens.repeat_interleave(n, dim=0))
+    images = draw(model, noise, tokens.repeat_interleave(n, dim=0), truncation)
     return captioned_rows(list(images.cpu().split(n)), captions)

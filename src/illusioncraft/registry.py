@@ -35,6 +35,7 @@ KINDS = (
     "activation",
     "callback",
     "logger",
+    "regularizer",
 )
 ENTRY_POINT_GROUP = "illusioncraft.plugins"
 BUILT_IN = "built-in"

@@ -125,7 +125,13 @@ def augment_command(argv: list[str]) -> None:
 
 def generate_command(argv: list[str]) -> None:
     """``illusioncraft generate --ckpt X.ckpt --n 64 --out samples.png``: samples of a trained generator."""
-    from illusioncraft.generate import check_sample_count, generate_from_text, generate_picture, load_generator
+    from illusioncraft.generate import (
+        check_sample_count,
+        check_truncation,
+        generate_from_text,
+        generate_picture,
+        load_generator,
+    )
 
     parser = argparse.ArgumentParser(prog="illusioncraft generate", description="Draw samples from a GAN checkpoint.")
     parser.add_argument("--ckpt", required=True, type=Path, help="checkpoint of a GAN model")
@@ -135,16 +141,19 @@ def generate_command(argv: list[str]) -> None:
     parser.add_argument("--label", type=int, default=None, help="class to draw (class-conditional models)")
     parser.add_argument("--text", action="append", default=None,
                         help="caption to draw (text-to-image models); repeat for several, one row of --n images each")
+    parser.add_argument("--truncation", type=float, default=None,
+                        help="truncation trick: psi in [0, 1], the noise moved toward the mean latent (1: none)")
     options = parser.parse_args(argv)
     check_picture_path(options.out, "generate")
+    check_truncation(options.truncation, "generate")
     check_sample_count(options.n, len(options.text) if options.text else 1)
     model = load_generator(options.ckpt)
     if options.text:
         if options.label is not None:
             raise ConfigError("generate: give --text or --label, not both")
-        picture = generate_from_text(model, options.text, options.n, options.seed)
+        picture = generate_from_text(model, options.text, options.n, options.seed, options.truncation)
     else:
-        picture = generate_picture(model, options.n, options.seed, options.label)
+        picture = generate_picture(model, options.n, options.seed, options.label, options.truncation)
     options.out.parent.mkdir(parents=True, exist_ok=True)
     picture.save(options.out)
     print(f"wrote {options.out}")

@@ -11,4 +11,5 @@ from illusioncraft.data import (  # noqa: F401 - registers the built-in datamodu
     mixtures,
     mnist,
     shapes,
+    stacked_digits,
 )

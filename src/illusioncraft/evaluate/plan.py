@@ -35,7 +35,7 @@ def generated_source(request: EvaluationRequest, data: Any) -> tuple[Any, Any, A
             raise ConfigError("evaluate: a text-to-image checkpoint draws from the captions of --data: give its "
                               "captioned datamodule (name or YAML)")
         prompts = CaptionedPrompts(data, request.split or "val", model)
-    return GeneratedImages(model, request.n, request.seed, prompts), model, prompts
+    return GeneratedImages(model, request.n, request.seed, prompts, request.truncation), model, prompts
 
 
 def attribute_classifier(data: Any, data_name: str) -> Optional[Any]:
@@ -72,6 +72,8 @@ def build_plan(request: EvaluationRequest) -> tuple[Plan, dict[str, Any]]:
         "extractor_weights_sha256": extractor.weights_hash, "resize": extractor.resize,
         "extractor_input_size": extractor.input_size, "n_fake": fake.count, "seed": request.seed,
     }
+    if request.truncation is not None:
+        provenance["truncation"] = request.truncation
     if prompts is not None:
         plan.attribute_classifier = attribute_classifier(data, data_name)
         provenance["captions"] = f"{data_name} {split} split"

@@ -36,6 +36,7 @@ class EvaluationRequest:
     extractor_args: dict[str, Any] = field(default_factory=dict)
     batch_size: int = 100
     seed: int = 0
+    truncation: Optional[float] = None
     kid_subsets: int = 100
     kid_subset_size: int = 1000
     cache: bool = True
@@ -90,6 +91,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--extractor-args", default=None, help="e.g. \"{weights_path: pt_inception-2015-12-05-6726825d.pth}\"")
     p.add_argument("--batch-size", type=int, default=100)
     p.add_argument("--seed", type=int, default=0, help="noise of the generated samples")
+    p.add_argument("--truncation", type=float, default=None,
+                   help="truncation trick for a checkpoint's samples: psi in [0, 1] (1: none, 0: the mean latent)")
     p.add_argument("--kid-subsets", type=int, default=100)
     p.add_argument("--kid-subset-size", type=int, default=1000)
     p.add_argument("--no-cache", action="store_true", help="neither read nor write cached reference statistics")
@@ -116,6 +119,11 @@ def parse_request(argv: list[str]) -> EvaluationRequest:
             raise ConfigError(f"evaluate: {flag} must be >= {low}, got {value}")
     if options.n_real is not None and options.n_real < 2:
         raise ConfigError(f"evaluate: --n-real must be >= 2, got {options.n_real}")
+    if options.truncation is not None and not 0.0 <= options.truncation <= 1.0:
+        raise ConfigError(f"evaluate: --truncation must be in [0, 1] (1: no truncation, 0: the mean latent), "
+                          f"got {options.truncation}")
+    if options.truncation is not None and options.images is not None:
+        raise ConfigError("evaluate: --truncation changes a generator's noise; it has no meaning for --images")
     if options.data and options.stats:
         raise ConfigError("evaluate: give --data or --stats, not both")
     if NEEDS_REAL & set(metrics) and not (options.data or options.stats):
@@ -130,6 +138,7 @@ def parse_request(argv: list[str]) -> EvaluationRequest:
         data_args=mapping(options.data_args, "--data-args"), split=options.split, stats=options.stats,
         save_stats=options.save_stats, metrics=metrics, n=options.n, n_real=options.n_real,
         extractor=options.extractor, extractor_args=extractor_args, batch_size=options.batch_size, seed=options.seed,
+        truncation=options.truncation,
         kid_subsets=options.kid_subsets, kid_subset_size=options.kid_subset_size, cache=not options.no_cache,
         out=options.out, accelerator=options.accelerator, devices=devices(options.devices), strategy=options.strategy,
         num_nodes=options.num_nodes, progress=not options.no_progress,

@@ -110,13 +110,14 @@ class FolderImages:
 class GeneratedImages:
     """Samples of a generator: unconditional, every class in turn, or one caption per sample of a captioned split."""
 
-    def __init__(self, model: Any, count: int, seed: int, captions: Optional[CaptionedPrompts] = None) -> None:
+    def __init__(self, model: Any, count: int, seed: int, captions: Optional[CaptionedPrompts] = None,
+                 truncation: Optional[float] = None) -> None:
         if not model.is_image_model:
             raise ConfigError(f"evaluate: {type(model).__name__} draws points, not images; nothing to score")
         if isinstance(model, TextConditionedModel) and captions is None:
             raise ConfigError("evaluate: a text-to-image checkpoint draws from captions: give --data with its "
                               "captioned datamodule")
-        self.model, self.count, self.seed, self.captions = model, count, seed, captions
+        self.model, self.count, self.seed, self.captions, self.truncation = model, count, seed, captions, truncation
 
     def condition(self, start: int, count: int) -> Optional[Tensor]:
         positions = torch.arange(start, start + count)
@@ -131,6 +132,7 @@ class GeneratedImages:
         device = self.model.device
         generator = torch.Generator(device=device).manual_seed(self.seed * 1_000_003 + start)
         noise = torch.randn(count, self.model.latent_dim, generator=generator, device=device)
+        noise = noise if self.truncation is None else self.model.truncate(noise, self.truncation)
         condition = self.condition(start, count)
         return self.model.sample(noise=noise, condition=None if condition is None else condition.to(device))
 

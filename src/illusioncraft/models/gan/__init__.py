@@ -1,3 +1,13 @@
-"""GANs: one adversarial loop (``loop``) and one file per variant; importing this package registers them."""
+"""GANs: one adversarial loop (``loop``), its regularisers, and one file per variant; importing this package
+registers them."""
 
-from illusioncraft.models.gan import conditional, dcgan, gan, stackgan, unrolled, wgan  # noqa: F401 - registers the variants
+from illusioncraft.models.gan import (  # noqa: F401 - registers the variants and the regularisers
+    conditional,
+    dcgan,
+    gan,
+    regularizers,
+    sngan,
+    stackgan,
+    unrolled,
+    wgan,
+)

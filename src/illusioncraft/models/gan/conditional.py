@@ -10,10 +10,12 @@ import torch
 from torch import Tensor, nn
 
 from illusioncraft import registry
+from illusioncraft.augment.adaptive import ADASettings
 from illusioncraft.contracts import ClassLabelledData
 from illusioncraft.errors import ConfigError
 from illusioncraft.losses.spec import LossSpec
 from illusioncraft.models.gan.loop import AdversarialModule, Condition, optimizer_default
+from illusioncraft.models.gan.regularizers.base import RegularizerSpec
 from illusioncraft.nn.compile import Compile
 from illusioncraft.nn.networks.conditional import ConditionalDiscriminator, ConditionalGenerator
 from illusioncraft.nn.networks.family import build_networks
@@ -41,6 +43,11 @@ class ConditionalGAN(AdversarialModule):
         diffaugment: Optional[str] = None,
         compile: Compile = False,
         data_shape: Optional[tuple[int, ...]] = None,
+        discriminator_norm: Optional[str] = None,
+        generator_spectral_norm: bool = False,
+        attention: Optional[int] = None,
+        regularizers: Optional[list[RegularizerSpec]] = None,
+        ada: Optional[ADASettings] = None,
     ) -> None:
         if embed_dim < 1:
             raise ConfigError(f"model 'conditional_gan': embed_dim must be >= 1, got {embed_dim}")
@@ -49,12 +56,15 @@ class ConditionalGAN(AdversarialModule):
         registry.get("network", architecture)  # an unknown family fails here, with the closest names
         self.num_classes, self.embed_dim = num_classes or 0, embed_dim
         self.architecture, self.width, self.hidden_size, self.depth = architecture, width, hidden_size, depth
+        self.network_switches = {"discriminator_norm": discriminator_norm, "generator_spectral_norm": generator_spectral_norm,
+                                 "attention": attention}
         adam = {"name": "adam", "lr": 2e-4, "betas": [0.5, 0.999]}
         super().__init__(
             latent_dim=latent_dim, loss=loss, ema_decay=ema_decay,
             generator_optimizer=optimizer_default(generator_optimizer, adam),
             discriminator_optimizer=optimizer_default(discriminator_optimizer, adam),
             data_shape=data_shape if num_classes else None, diffaugment=diffaugment, compile=compile,
+            regularizers=regularizers, ada=ada,
         )
 
     @property
@@ -73,7 +83,7 @@ class ConditionalGAN(AdversarialModule):
         k = self.num_classes
         judged = (data_shape[0] + k, *data_shape[1:]) if len(data_shape) == 3 else (math.prod(data_shape) + k,)
         generator, discriminator = build_networks(
-            self.architecture, self.latent_dim + self.embed_dim, data_shape, judged,
+            self.architecture, self.latent_dim + self.embed_dim, data_shape, judged, self.network_switches,
             width=self.width, hidden_size=self.hidden_size, depth=self.depth,
         )
         return ConditionalGenerator(generator, k, self.embed_dim), ConditionalDiscriminator(discriminator, k)

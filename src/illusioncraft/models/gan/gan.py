@@ -6,8 +6,10 @@ from typing import Optional
 
 from torch import nn
 
+from illusioncraft.augment.adaptive import ADASettings
 from illusioncraft.losses.spec import LossSpec
 from illusioncraft.models.gan.loop import AdversarialModule, LRDecay, optimizer_default
+from illusioncraft.models.gan.regularizers.base import RegularizerSpec
 from illusioncraft.nn.compile import Compile
 from illusioncraft.nn.networks.family import build_networks
 from illusioncraft.nn.optim import OptimizerSpec
@@ -35,6 +37,8 @@ class GAN(AdversarialModule):
         lr_decay: LRDecay = "none",
         compile: Compile = False,
         data_shape: Optional[tuple[int, ...]] = None,
+        regularizers: Optional[list[RegularizerSpec]] = None,
+        ada: Optional[ADASettings] = None,
     ) -> None:
         self.hidden_size, self.depth = hidden_size, depth
         super().__init__(
@@ -42,6 +46,7 @@ class GAN(AdversarialModule):
             generator_optimizer=optimizer_default(generator_optimizer, ADAM),
             discriminator_optimizer=optimizer_default(discriminator_optimizer, ADAM),
             diffaugment=diffaugment, pack=pack, lr_decay=lr_decay, data_shape=data_shape, compile=compile,
+            regularizers=regularizers, ada=ada,
         )
 
     def build_networks(self, data_shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:

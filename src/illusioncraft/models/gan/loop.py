@@ -2,9 +2,10 @@
 
 One training step: the discriminator (critic) takes a step on every batch; the generator takes one after every
 ``n_critic`` discriminator steps. The loop owns what every GAN shares: manual optimisation, learning-rate
-decay, the gradient penalty, weight clipping, DiffAugment before every discriminator call, PacGAN packing, an
-exponential moving average of the generator (used for sampling), the step counters that checkpoints keep and
-a fixed noise batch for pictures. A variant is a generator, a discriminator and a loss; it plugs in through
+decay, the gradient penalty, weight clipping, DiffAugment (or its adaptive form, ADA) before every discriminator
+call, PacGAN packing, the regularisers listed in ``regularizers`` (R1, R2, LeCam, bCR, zCR), an exponential moving
+average of the generator (used for sampling), the step counters that checkpoints keep and a fixed noise batch for
+pictures. A variant is a generator, a discriminator and a loss; it plugs in through
 these hooks:
 
 - ``build_networks(data_shape)``: the (generator, discriminator) pair for the data;
@@ -16,12 +17,12 @@ these hooks:
 
 Images arrive from the datamodule in [0, 1] (``normalize: false``) and are mapped to [-1, 1], the range of the
 generator's tanh output; 2-D points are used as they are. ``sample`` is the one way to draw samples: in the
-data's range, from the moving average when there is one, in eval mode, without gradients.
+data's range, from the moving average when there is one, in eval mode, without gradients; ``truncate`` is the
+truncation trick applied to its noise.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Optional
 
@@ -31,12 +32,16 @@ from lightning.pytorch.utilities.rank_zero import rank_zero_warn
 from torch import Tensor, nn
 
 from illusioncraft import registry
+from illusioncraft.augment.adaptive import AdaptiveAugmentation, ADASettings
 from illusioncraft.contracts import NormalizedData, ShapedData
 from illusioncraft.errors import ConfigError
 from illusioncraft.losses.adversarial import AdversarialLoss
 from illusioncraft.losses.spec import LossSpec, build_loss, split_loss_spec
+from illusioncraft.models.gan.regularizers.base import JudgedBatch, Regularization, RegularizerSpec
+from illusioncraft.models.gan.regularizers.gradient import gradient_penalty
+from illusioncraft.models.gan.sampling import GeneratorSampling
 from illusioncraft.nn.compile import Compile, check_compilable, compile_backend, compile_networks
-from illusioncraft.nn.ema import evaluation_mode, frozen_copy, update_average
+from illusioncraft.nn.ema import frozen_copy, update_average
 from illusioncraft.nn.optim import OptimizerSpec, build_optimizer, check_optimizer_spec
 from illusioncraft.step_logs import log_training_values
 
@@ -54,24 +59,12 @@ class Generated:
     terms: dict[str, Tensor] = field(default_factory=dict)
 
 
-def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:
-    """E[(||grad_x D(x_hat)||_2 - 1)^2] with one interpolate per input row and one gradient norm per critic output
-    (Gulrajani et al.): per sample, or per packed group when the critic judges several samples at once."""
-    alpha = torch.rand(real.shape[0], *([1] * (real.ndim - 1)), device=real.device, dtype=real.dtype)  # (B, 1, ...)
-    interpolates = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
-    logits = critic(interpolates)
-    (gradients,) = torch.autograd.grad(logits.sum(), interpolates, create_graph=True)
-    per_output = gradients.shape[0] // logits.shape[0]  # samples behind each logit (the packing factor)
-    norms = gradients[: logits.shape[0] * per_output].reshape(logits.shape[0], -1).norm(2, dim=1)  # (outputs,)
-    return ((norms - 1) ** 2).mean()
-
-
 def optimizer_default(spec: OptimizerSpec, default: dict[str, Any]) -> OptimizerSpec:
     """The variant's default optimiser unless the config names one."""
     return default if spec is None else spec
 
 
-class AdversarialModule(LightningModule):
+class AdversarialModule(GeneratorSampling, LightningModule):
     """The shared GAN loop with manual optimisation; variants implement the hooks listed in the module docstring."""
 
     checkpoint_monitor: tuple[Optional[str], str] = (None, "min")
@@ -97,6 +90,8 @@ class AdversarialModule(LightningModule):
         lr_decay: LRDecay = "none",
         compile: Compile = False,
         data_shape: Optional[tuple[int, ...]] = None,
+        regularizers: Optional[list[RegularizerSpec]] = None,
+        ada: Optional[ADASettings] = None,
     ) -> None:
         super().__init__()
         name = registry.name_of(type(self))
@@ -127,11 +122,17 @@ class AdversarialModule(LightningModule):
         self.pack, self.lr_decay = pack, lr_decay
         self.compile_backend, self.networks_compiled = compile_backend(compile, name), False
         self.penalty_weight = self.loss_fn.gradient_penalty if gradient_penalty is None else gradient_penalty
-        if self.compile_backend and self.penalty_weight:
+        # Regularisers (their anchors are buffers of this module) and ADA (its p too): only when asked for, so the
+        # state dict of a model without them is what it was.
+        self.regularization = Regularization(regularizers) if regularizers else None
+        if self.compile_backend and (self.penalty_weight or (self.regularization and self.regularization.double_backward)):
             raise ConfigError(f"model '{name}': compile is not supported with a gradient penalty (lambda "
-                              f"{self.penalty_weight}): its double backward cannot run through a compiled network")
-        # DiffAugment (Zhao et al., 2020): the same differentiable augmentation on real and fake before D.
-        self.discriminator_augment = registry.build("augmentation", "diffaugment", policy=diffaugment) if diffaugment else None
+                              f"{self.penalty_weight}) or R1/R2: their double backward cannot run through a compiled network")
+        # DiffAugment (Zhao et al., 2020): the same differentiable augmentation on real and fake before D; with ``ada``
+        # its operations are applied with an adaptive probability instead (Karras et al., 2020).
+        self.adaptive_augment = AdaptiveAugmentation(diffaugment, **ada) if ada is not None else None
+        self.discriminator_augment = (registry.build("augmentation", "diffaugment", policy=diffaugment)
+                                      if diffaugment and ada is None else None)
         self.generator: Optional[nn.Module] = None
         self.discriminator: Optional[nn.Module] = None
         self.generator_ema: Optional[nn.Module] = None
@@ -175,6 +176,7 @@ class AdversarialModule(LightningModule):
     def discriminator_loss(self, real: Tensor, fake: Generated, condition: Condition, batch: Any) -> tuple[Tensor, dict]:
         """The discriminator's adversarial loss and terms to log; the loop adds the gradient penalty."""
         logits = self.discriminate(real, condition), self.discriminate(fake.samples, condition)
+        self.step_logits = logits  # what regularisers and ADA read, instead of judging the batch again
         return self.loss_fn.discriminator(*logits), {}
 
     def generator_loss(self, real: Tensor, condition: Condition, batch: Any) -> tuple[Tensor, dict]:
@@ -193,6 +195,9 @@ class AdversarialModule(LightningModule):
     def build(self, data_shape: tuple[int, ...]) -> None:
         """Build the networks (and the moving average) for data of this shape."""
         self.data_shape = tuple(data_shape)
+        if self.augments_discriminator_inputs and len(self.data_shape) != 3:
+            raise ConfigError(f"model '{registry.name_of(type(self))}': diffaugment and ada augment images, but the data "
+                              f"are shaped {self.data_shape}")
         self.generator, self.discriminator = self.build_networks(self.data_shape)
         if self.ema_decay is not None:
             self.generator_ema = frozen_copy(self.generator)
@@ -245,42 +250,17 @@ class AdversarialModule(LightningModule):
             raise ConfigError(f"model: a batch of {x.shape[0]} samples is smaller than pack ({self.pack})")
         return x[:usable].reshape(usable // self.pack, self.pack * x.shape[1], *x.shape[2:])
 
-    def augment_for_discriminator(self, x: Tensor) -> Tensor:
-        """DiffAugment (when set) in training; the identity otherwise."""
-        if self.discriminator_augment is None or not self.training:
-            return x
-        return self.discriminator_augment(x, None)[0]
-
-    # -- sampling ------------------------------------------------------------------------------------------------
     @property
-    def sampling_generator(self) -> nn.Module:
-        """The moving average of the generator when there is one (it draws better samples), else the generator."""
-        return self.generator_ema if self.generator_ema is not None else self.generator
+    def augments_discriminator_inputs(self) -> bool:
+        return self.discriminator_augment is not None or self.adaptive_augment is not None
 
-    @torch.no_grad()
-    def sample_stages(self, n: Optional[int] = None, noise: Optional[Tensor] = None,
-                      condition: Condition = None) -> dict[str, Tensor]:
-        """Samples of every stage (earlier stages first, then ``stage_name``), in the data's range. ``noise``
-        (B, latent) and ``condition`` default to fresh noise and ``default_condition``."""
-        count = noise.shape[0] if noise is not None else (condition.shape[0] if condition is not None else (n or 64))
-        z = noise if noise is not None else self.noise(count)
-        condition = self.default_condition(z.shape[0]) if condition is None else condition
-        generator = self.sampling_generator
-        with evaluation_mode(generator):
-            generated = self.generate(z, condition, generator)
-        stages = {name: self.stage_range(name, images) for name, images in generated.stages.items()}
-        return {**stages, self.stage_name: self.to_data_range(generated.samples)}
-
-    def stage_range(self, name: str, images: Tensor) -> Tensor:
-        """An earlier stage's images in the data's range (the same range as the final samples by default)."""
-        return self.to_data_range(images)
-
-    def sample(self, n: Optional[int] = None, noise: Optional[Tensor] = None, condition: Condition = None) -> Tensor:
-        """Samples in the data's range (images in [0, 1]); see ``sample_stages``."""
-        return self.sample_stages(n, noise, condition)[self.stage_name]
-
-    def forward(self, noise: Tensor, condition: Condition = None) -> Tensor:
-        return self.generate(noise, condition).samples
+    def augment_for_discriminator(self, x: Tensor) -> Tensor:
+        """DiffAugment or ADA (when set) in training; the identity otherwise."""
+        if not self.training:
+            return x
+        if self.adaptive_augment is not None:
+            return self.adaptive_augment(x)
+        return x if self.discriminator_augment is None else self.discriminator_augment(x, None)[0]
 
     # -- training ------------------------------------------------------------------------------------------------
     def training_step(self, batch: Any, batch_idx: int) -> None:
@@ -289,11 +269,17 @@ class AdversarialModule(LightningModule):
         opt_g, opt_d = self.optimizers()
         self.decay_learning_rates(opt_g, opt_d)
         with self.toggled_optimizer(opt_d):
+            noise = self.noise(real.shape[0])
             with torch.no_grad():
-                fake = self.generate(self.noise(real.shape[0]), condition)
+                fake = self.generate(noise, condition)
+            self.step_logits = None  # the default discriminator_loss records its (real, fake) logits here
             d_loss, d_terms = self.discriminator_loss(real, fake, condition, batch)
             if self.penalty_weight:
                 d_loss = d_loss + self.penalty_weight * self.penalty(real, fake.samples, condition)
+            if self.regularization is not None or self.adaptive_augment is not None:
+                d_loss, d_terms = self.regularized(d_loss, d_terms, JudgedBatch(self, real, fake.samples, noise, condition,
+                                                                                 self.step_logits))
+            self.step_logits = None
             opt_d.zero_grad()
             self.manual_backward(d_loss)
             opt_d.step()
@@ -304,6 +290,9 @@ class AdversarialModule(LightningModule):
         if self.discriminator_steps % self.n_critic == 0:
             with self.toggled_optimizer(opt_g):
                 g_loss, g_terms = self.generator_loss(real, condition, batch)
+                if self.regularization is not None:
+                    extra, extra_terms = self.regularization.generator(self, real, condition, self.generator_steps)
+                    g_loss, g_terms = (g_loss if extra is None else g_loss + extra), {**g_terms, **extra_terms}
                 opt_g.zero_grad()
                 self.manual_backward(g_loss)
                 opt_g.step()
@@ -317,10 +306,20 @@ class AdversarialModule(LightningModule):
     def on_train_epoch_start(self) -> None:
         self.generator_values = {}  # as Lightning's own step values, the logs start each epoch afresh
 
+    def regularized(self, d_loss: Tensor, d_terms: dict, judged: JudgedBatch) -> tuple[Tensor, dict]:
+        """The discriminator's loss plus the regularisers due at this step; ADA reads the step's real logits."""
+        if self.regularization is not None:
+            extra, extra_terms = self.regularization.discriminator(judged, self.discriminator_steps)
+            d_loss, d_terms = (d_loss if extra is None else d_loss + extra), {**d_terms, **extra_terms}
+        if self.adaptive_augment is not None:
+            self.adaptive_augment.observe(judged.judged()[0], judged.real.shape[0])
+            d_terms = {**d_terms, "train/ada_p": self.adaptive_augment.p}
+        return d_loss, d_terms
+
     def penalty(self, real: Tensor, fake: Tensor, condition: Condition) -> Tensor:
         """The gradient penalty: on packed inputs directly (one interpolate and norm per packed input), or through
         ``discriminate`` when augmentation or a condition stands between the samples and the network."""
-        if self.discriminator_augment is None and condition is None:
+        if not self.augments_discriminator_inputs and condition is None:
             return gradient_penalty(self.discriminator, self.packed(real), self.packed(fake))
         return gradient_penalty(lambda x: self.discriminate(x, condition), real, fake)
 
