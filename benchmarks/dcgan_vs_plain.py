@@ -6,10 +6,16 @@ both networks and the non-saturating loss. Two measurements, repeated and altern
 
 - speed: generator steps per second over the same number of steps, from the first step of the second epoch
   (the Trainer's one-off start-up is left out);
-- quality at equal wall-clock: each side trains for ``--seconds`` and its generator is scored by FID with the
-  ``digits_classifier`` features (1,000 real training images vs 1,000 samples).
+- quality at equal time: each side trains for ``--seconds`` and its generator (its moving average where it has
+  one) is scored by FID with the ``digits_classifier`` features (1,000 real training images vs 1,000 samples).
+  Beside the plain-equivalent configuration, IllusionCraft's recommended digits recipe (``--recipe``, an
+  experiment YAML whose model arguments are used on the same data) trains for the same time.
 
-    python benchmarks/dcgan_vs_plain.py [--epochs 3] [--seconds 60] [--repeats 2]
+``--clock wall`` counts wall-clock seconds; ``--clock cpu`` counts the process's CPU time (``time.process_time``)
+with every path on one thread, so a machine shared with other jobs slows the clock with the work instead of
+charging the other jobs' time to whichever path was running.
+
+    python benchmarks/dcgan_vs_plain.py [--epochs 3] [--seconds 90] [--repeats 2] [--clock wall|cpu] [--recipe X.yaml]
 """
 
 from __future__ import annotations
@@ -18,8 +24,12 @@ import argparse
 import copy
 import statistics
 import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Optional
 
 import torch
+import yaml
 from lightning.pytorch import Callback, Trainer
 
 from illusioncraft import registry
@@ -28,14 +38,38 @@ from illusioncraft.metrics.fid import FrechetDistance
 from illusioncraft.models.gan.dcgan import DCGAN
 
 BATCH, SIZE = 64, 16
+CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "cpu": time.process_time}
+RECIPE = Path(__file__).resolve().parents[1] / "experiments" / "dcgan_digits_recipe.yaml"
 
 
-def make(seed: int) -> tuple[DCGAN, DigitsDataModule]:
+def make(seed: int, recipe: Optional[dict[str, Any]] = None) -> tuple[DCGAN, DigitsDataModule]:
     torch.manual_seed(seed)
     data = DigitsDataModule(batch_size=BATCH, image_size=SIZE, normalize=False, seed=seed)
     data.setup("fit")
-    model = DCGAN(latent_dim=64, width=32, data_shape=data.image_shape)
+    model = DCGAN(**{"latent_dim": 64, "width": 32, **(recipe or {})}, data_shape=data.image_shape)
     return model, data
+
+
+def recipe_arguments(path: Path) -> dict[str, Any]:
+    """The model arguments of an experiment YAML (a ``dcgan`` model)."""
+    model = yaml.safe_load(path.read_text())["model"]
+    if model.get("class_path") != "dcgan":
+        raise SystemExit(f"{path}: the recipe must be a dcgan model, got {model.get('class_path')}")
+    return dict(model.get("init_args") or {})
+
+
+class Budget(Callback):
+    """Stops training once ``seconds`` of ``clock`` have passed since the first batch (checked after each batch)."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float]) -> None:
+        self.seconds, self.clock, self.began = seconds, clock, None
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        self.began = self.clock()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if self.clock() - self.began >= self.seconds:
+            trainer.should_stop = True
 
 
 class StepClock(Callback):
@@ -55,18 +89,19 @@ class StepClock(Callback):
             self.end = time.perf_counter()
 
 
-def lightning_run(seed: int, epochs: int | None = None, seconds: float | None = None) -> tuple[float, DCGAN]:
-    model, data = make(seed)
-    clock = StepClock()
-    limits = {"max_epochs": epochs} if epochs else {"max_time": {"seconds": seconds}, "max_epochs": -1}
-    trainer = Trainer(**limits, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                      enable_model_summary=False, num_sanity_val_steps=0, limit_val_batches=0, callbacks=[clock])
+def lightning_run(seed: int, epochs: int | None = None, seconds: float | None = None, clock: str = "wall",
+                  recipe: Optional[dict[str, Any]] = None) -> tuple[float, DCGAN]:
+    model, data = make(seed, recipe)
+    steps = StepClock()
+    callbacks: list[Callback] = [steps] if epochs else [steps, Budget(seconds, CLOCKS[clock])]
+    trainer = Trainer(max_epochs=epochs or -1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                      enable_model_summary=False, num_sanity_val_steps=0, limit_val_batches=0, callbacks=callbacks)
     trainer.fit(model, data)
-    rate = clock.steps / (clock.end - clock.start) if clock.start is not None and clock.steps else float("nan")
+    rate = steps.steps / (steps.end - steps.start) if steps.start is not None and steps.steps else float("nan")
     return rate, model
 
 
-def plain_run(seed: int, epochs: int | None = None, seconds: float | None = None) -> tuple[float, DCGAN]:
+def plain_run(seed: int, epochs: int | None = None, seconds: float | None = None, clock: str = "wall") -> tuple[float, DCGAN]:
     """The same training as the adversarial loop, written as a bare loop over the same DataLoader."""
     model, data = make(seed)
     generator, discriminator = model.generator, model.discriminator
@@ -75,7 +110,8 @@ def plain_run(seed: int, epochs: int | None = None, seconds: float | None = None
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
     generator.train()
     discriminator.train()
-    start, steps, began = None, 0, time.perf_counter()
+    start, steps, now = None, 0, CLOCKS[clock]
+    began = now()
     epoch = 0
     while True:
         for images, _ in data.train_dataloader():
@@ -98,7 +134,7 @@ def plain_run(seed: int, epochs: int | None = None, seconds: float | None = None
                 p.requires_grad_(True)
             if start is not None:
                 steps += 1
-            if seconds is not None and time.perf_counter() - began >= seconds:
+            if seconds is not None and now() - began >= seconds:
                 return float("nan"), model
         epoch += 1
         if epochs is not None and epoch >= epochs:
@@ -119,10 +155,14 @@ def fid(model: DCGAN, real_features: torch.Tensor, extractor: torch.nn.Module) -
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3, help="epochs of the speed runs (the first is warm-up)")
-    parser.add_argument("--seconds", type=float, default=60.0, help="wall-clock budget of the quality runs")
+    parser.add_argument("--seconds", type=float, default=90.0, help="time budget of the quality runs")
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--clock", choices=list(CLOCKS), default="wall",
+                        help="wall: wall-clock seconds; cpu: the process's CPU seconds, one thread")
+    parser.add_argument("--recipe", type=Path, default=RECIPE, help="experiment YAML of the recommended recipe")
     args = parser.parse_args()
-    torch.set_num_threads(max(1, torch.get_num_threads()))
+    torch.set_num_threads(1 if args.clock == "cpu" else max(1, torch.get_num_threads()))
+    recipe = recipe_arguments(args.recipe)
     rates: dict[str, list[float]] = {"illusioncraft": [], "plain": []}
     for repeat in range(args.repeats):
         rates["plain"].append(plain_run(repeat, epochs=args.epochs)[0])
@@ -131,19 +171,34 @@ def main() -> None:
     _, data = make(0)
     real = torch.stack([data.train_dataset[i][0] for i in range(1000)])
     real_features = extractor(real)
-    scores: dict[str, list[float]] = {"illusioncraft": [], "plain": []}
-    for repeat in range(args.repeats):
-        scores["plain"].append(fid(plain_run(repeat, seconds=args.seconds)[1], real_features, extractor))
-        scores["illusioncraft"].append(fid(lightning_run(repeat, seconds=args.seconds)[1], real_features, extractor))
+    scores: dict[str, list[float]] = {"illusioncraft": [], "plain": [], "recipe": []}
+    steps: dict[str, list[int]] = {"illusioncraft": [], "plain": [], "recipe": []}
+    for repeat in range(args.repeats):  # alternating: plain, IllusionCraft, recipe, plain, ...
+        budget = {"seconds": args.seconds, "clock": args.clock}
+        for key in ("plain", "illusioncraft", "recipe"):
+            if key == "plain":
+                model = plain_run(repeat, **budget)[1]
+            else:
+                model = lightning_run(repeat, **budget, recipe=recipe if key == "recipe" else None)[1]
+            scores[key].append(fid(model, real_features, extractor))
+            steps[key].append(model.generator_steps if key != "plain" else -1)
+            print(f"  repeat {repeat} {key}: FID {scores[key][-1]:.1f}", flush=True)
     plain_rate, ours_rate = statistics.median(rates["plain"]), statistics.median(rates["illusioncraft"])
-    print(f"DCGAN on digits {SIZE} px, batch {BATCH}, {torch.get_num_threads()} threads, {args.repeats} repeats (median)")
-    print(f"| path | G steps/s | FID after {args.seconds:.0f} s (digits_classifier) |")
-    print("|---|---|---|")
-    for name, rate in (("plain PyTorch loop", plain_rate), ("IllusionCraft (Trainer)", ours_rate)):
-        key = "plain" if name.startswith("plain") else "illusioncraft"
+    switches = ", ".join(f"{k}: {v}" for k, v in recipe.items() if k not in ("latent_dim", "width"))
+    print(f"DCGAN on digits {SIZE} px, batch {BATCH}, {torch.get_num_threads()} threads, {args.repeats} repeats (median), "
+          f"{args.clock} clock")
+    print(f"| path | G steps/s | FID after {args.seconds:.0f} {args.clock} s (digits_classifier) | G steps in that time |")
+    print("|---|---|---|---|")
+    names = {"plain": "plain PyTorch loop", "illusioncraft": "IllusionCraft (Trainer)",
+             "recipe": f"IllusionCraft recommended recipe ({args.recipe.name}: {switches})"}
+    for key, name in names.items():
+        rate = {"plain": f"{plain_rate:.2f}", "illusioncraft": f"{ours_rate:.2f}", "recipe": ""}[key]
         values = ", ".join(f"{value:.1f}" for value in scores[key])
-        print(f"| {name} | {rate:.2f} | {statistics.median(scores[key]):.1f} ({values}) |")
+        counted = ", ".join(str(n) for n in steps[key]) if key != "plain" else ""
+        print(f"| {name} | {rate} | {statistics.median(scores[key]):.1f} ({values}) | {counted} |")
     print(f"speed ratio IllusionCraft / plain: {ours_rate / plain_rate:.3f} (goal >= 0.95)")
+    print(f"FID ratio recipe / plain: {statistics.median(scores['recipe']) / statistics.median(scores['plain']):.3f} "
+          "(goal <= 0.7)")
 
 
 if __name__ == "__main__":

@@ -318,3 +318,10 @@ def test_sngan_trains_from_its_yaml(tmp_path):
                       "--model.init_args.width", "8", "--data.init_args.n_samples", "200")
     assert (run_dir / "samples" / "final.png").is_file()
     assert math.isfinite(read_metrics(run_dir)["train/d_loss"])
+
+
+def test_caption_gans_take_the_regularisers_and_ada(tmp_path):
+    run_dir = run_cli(tmp_path, "fit", "--config", str(EXPERIMENTS / "stackgan_shapes_stage1.yaml"), *TINY,
+                      "--model.init_args.regularizers", "[{name: r1, weight: 1}, lecam]",
+                      "--model.init_args.ada", "{target: 0.6, interval: 1}")
+    assert {"train/d_r1", "train/d_lecam", "train/ada_p"} <= read_metrics(run_dir).keys()

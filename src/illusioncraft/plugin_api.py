@@ -23,6 +23,7 @@ from illusioncraft.contracts import (
     NormalizedData,
     RunDefaults,
     ShapedData,
+    StackedDigitData,
     TextConditionedModel,
 )
 from illusioncraft.data.base import ImageClassificationDataModule
@@ -32,6 +33,7 @@ from illusioncraft.losses.spec import LossSpec, build_loss
 from illusioncraft.metrics.features import FeatureExtractor
 from illusioncraft.models.classifiers import Classifier
 from illusioncraft.models.gan.loop import AdversarialModule, Condition, Generated
+from illusioncraft.models.gan.regularizers.base import JudgedBatch, Regularizer
 from illusioncraft.nn.activations import ElementwiseActivation
 from illusioncraft.nn.networks.family import build_networks
 from illusioncraft.nn.optim import OptimizerSpec, build_optimizer
@@ -80,6 +82,7 @@ __all__ = [
     "Generated",
     "GeneratorModel",
     "ImageClassificationDataModule",
+    "JudgedBatch",
     "LossSpec",
     "MixtureData",
     "MultiViewLoss",
@@ -88,8 +91,10 @@ __all__ = [
     "PluginAPIVersionError",
     "PluginError",
     "RegistryError",
+    "Regularizer",
     "RunDefaults",
     "ShapedData",
+    "StackedDigitData",
     "TextConditionedModel",
     "TextStep",
     "build_loss",

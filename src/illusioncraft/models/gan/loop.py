@@ -313,7 +313,7 @@ class AdversarialModule(GeneratorSampling, LightningModule):
             d_loss, d_terms = (d_loss if extra is None else d_loss + extra), {**d_terms, **extra_terms}
         if self.adaptive_augment is not None:
             self.adaptive_augment.observe(judged.judged()[0], judged.real.shape[0])
-            d_terms = {**d_terms, "train/ada_p": self.adaptive_augment.p}
+            d_terms = {**d_terms, "train/ada_p": self.adaptive_augment.p.clone()}
         return d_loss, d_terms
 
     def penalty(self, real: Tensor, fake: Tensor, condition: Condition) -> Tensor:

@@ -18,9 +18,11 @@ from typing import Any, Optional, TypedDict
 import torch
 from torch import Tensor, nn
 
+from illusioncraft.augment.adaptive import ADASettings
 from illusioncraft.errors import ConfigError
 from illusioncraft.losses.spec import LossSpec
 from illusioncraft.models.gan.loop import Condition, Generated, LRDecay, optimizer_default
+from illusioncraft.models.gan.regularizers.base import RegularizerSpec
 from illusioncraft.models.gan.text_to_image import PRECOMPUTED, TextToImageGAN
 from illusioncraft.nn.compile import Compile
 from illusioncraft.nn.networks.stackgan import (
@@ -64,6 +66,8 @@ class Stage1Arguments(TypedDict, total=False):
     sample_captions: Optional[list[str]]
     compile: Compile
     data_shape: Optional[tuple[int, ...]]
+    regularizers: Optional[list[RegularizerSpec]]
+    ada: Optional[ADASettings]
 
 
 @register("stackgan_stage1")
@@ -96,6 +100,8 @@ class StackGANStage1(TextToImageGAN):
         sample_captions: Optional[list[str]] = None,
         compile: Compile = False,
         data_shape: Optional[tuple[int, ...]] = None,
+        regularizers: Optional[list[RegularizerSpec]] = None,
+        ada: Optional[ADASettings] = None,
     ) -> None:
         super().__init__(
             text_encoder, text_dim, condition_dim, kl_weight, width, unconditional_head, discriminator_head,
@@ -104,6 +110,7 @@ class StackGANStage1(TextToImageGAN):
             generator_optimizer=optimizer_default(generator_optimizer, ADAM),
             discriminator_optimizer=optimizer_default(discriminator_optimizer, ADAM),
             data_shape=data_shape if (text is not None or text_encoder == PRECOMPUTED) else None, compile=compile,
+            regularizers=regularizers, ada=ada,
         )
 
     def build_networks(self, data_shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
@@ -207,6 +214,8 @@ class StackGANStage2(TextToImageGAN):
         sample_captions: Optional[list[str]] = None,
         compile: Compile = False,
         data_shape: Optional[tuple[int, ...]] = None,
+        regularizers: Optional[list[RegularizerSpec]] = None,
+        ada: Optional[ADASettings] = None,
     ) -> None:
         if residual_blocks < 0:
             raise ConfigError(f"model 'stackgan_stage2': residual_blocks must be >= 0, got {residual_blocks}")
@@ -228,6 +237,7 @@ class StackGANStage2(TextToImageGAN):
             n_critic=n_critic, gradient_penalty=gradient_penalty, weight_clip=weight_clip, diffaugment=diffaugment,
             lr_decay=lr_decay, generator_optimizer=optimizer_default(generator_optimizer, ADAM),
             discriminator_optimizer=optimizer_default(discriminator_optimizer, ADAM), compile=compile,
+            regularizers=regularizers, ada=ada,
         )
         self.hparams.stage1 = stage1
         self.stage1 = stage_one
