@@ -3,7 +3,7 @@
 Protocol: ``experiments/dcgan_digits.yaml``'s model and data (DCGAN, latent 64, width 32; digits at 16 px, batch 64,
 non-saturating loss, Adam 2e-4 (0.5, 0.999)) for ``--epochs`` (30: 600 generator steps); each row adds one
 switch. The final generator (its moving average where it has one) draws 1,000 samples under a fixed seed, scored
-against 1,000 training images in the ``digits_classifier`` features: FID and KID (10 subsets of 500, x 1,000).
+against 1,000 training images in the ``digits_classifier`` features: FID and KID (10 subsets of 500).
 One thread per run; mean +- std over seeds. Runs are cached in a JSON-lines file, so an interrupted benchmark
 resumes.
 
@@ -105,11 +105,11 @@ def main() -> None:
             results.append(cached(args.cache, key, partial(train_and_score, arguments, seed, args.epochs, real_features,
                                                            extractor)))
             print(f"  {row} seed {seed}: {results[-1]}", flush=True)
-        table.append((row, label, spread([r["fid"] for r in results], 1), spread([1000 * r["kid"] for r in results], 2),
+        table.append((row, label, spread([r["fid"] for r in results], 1), spread([r["kid"] for r in results], 0),
                       f"{statistics.mean(r['cpu_s'] for r in results):.0f}"))
     print(f"\nDCGAN digits 16 px, {args.epochs} epochs ({table and int(results[0]['steps'])} generator steps), "
           f"seeds {' '.join(map(str, args.seeds))}; 1,000 samples vs 1,000 training images, digits_classifier features")
-    print("| switch | YAML | FID | KID x 1000 | CPU s per run |")
+    print("| switch | YAML | FID | KID | CPU s per run |")
     print("|---|---|---|---|---|")
     for row in table:
         print("| " + " | ".join(row) + " |")

@@ -52,6 +52,8 @@ MODELS: dict[str, tuple[str, dict[str, Any], int]] = {  # label: (registry name,
 STACKED_MODELS: dict[str, tuple[str, dict[str, Any], int]] = {
     "dcgan": ("dcgan", {}, 10),
     "dcgan, pack 2": ("dcgan", {"pack": 2}, 10),
+    "dcgan, ema 0.999": ("dcgan", {"ema_decay": 0.999}, 10),
+    "dcgan, pack 2, ema 0.999": ("dcgan", {"pack": 2, "ema_decay": 0.999}, 10),
 }
 # PacGAN (Lin et al., 2018), Table 1: modes captured / % high quality.
 PACGAN = {
