@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Optional
 
 import torch
-from lightning.pytorch import Callback, LightningModule
+from lightning.pytorch import Callback
 from lightning.pytorch.utilities.rank_zero import rank_zero_warn
 from torch import Tensor, nn
 
@@ -35,6 +35,7 @@ from illusioncraft.contracts import NormalizedData, ShapedData
 from illusioncraft.errors import ConfigError
 from illusioncraft.losses.adversarial import AdversarialLoss
 from illusioncraft.losses.spec import LossSpec, build_loss, split_loss_spec
+from illusioncraft.models.hook_names import QuickHookNames
 from illusioncraft.nn.compile import Compile, check_compilable, compile_backend, compile_networks
 from illusioncraft.nn.ema import evaluation_mode, frozen_copy, update_average
 from illusioncraft.nn.optim import OptimizerSpec, build_optimizer, check_optimizer_spec
@@ -71,7 +72,7 @@ def optimizer_default(spec: OptimizerSpec, default: dict[str, Any]) -> Optimizer
     return default if spec is None else spec
 
 
-class AdversarialModule(LightningModule):
+class AdversarialModule(QuickHookNames):
     """The shared GAN loop with manual optimisation; variants implement the hooks listed in the module docstring."""
 
     checkpoint_monitor: tuple[Optional[str], str] = (None, "min")
