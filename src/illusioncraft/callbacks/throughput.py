@@ -53,7 +53,7 @@ class LoggedStepsThroughput(ThroughputMonitor):
         elapsed = time.perf_counter() - self._t0s[stage] - self.validation_seconds
         self._throughputs[stage].update(time=elapsed, batches=self._batches[stage], samples=self._samples[stage])
         metrics = {f"throughput/{name}": value for name, value in self._throughputs[stage].compute().items()}
-        trainer._logger_connector.log_metrics(metrics, step=trainer.fit_loop.total_batch_idx + 1)
+        trainer._logger_connector.log_metrics(metrics)  # at the logger step of this batch's losses
 
     # Validation is neither measured nor counted in the training time (and adds no synchronisation either).
     @rank_zero_only
