@@ -65,6 +65,9 @@ class Classifier(QuickHookNames):
         raise NotImplementedError
 
     def _build(self, input_shape: tuple[int, int, int], num_classes: int) -> None:
+        if num_classes < 2:
+            raise ConfigError(f"model '{registry.name_of(type(self))}': a classifier needs at least 2 classes, the data "
+                              f"has {num_classes} (for celeba, set data.label_attribute)")
         if self.output == "sigmoid" and num_classes != 2:
             raise ConfigError(f"model: output 'sigmoid' is binary and needs 2 classes, the data has {num_classes}")
         self.network = self.build_network(input_shape, 1 if self.output == "sigmoid" else num_classes)
