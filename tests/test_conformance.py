@@ -9,6 +9,7 @@ from typing import Any, Optional
 import pytest
 import torch
 from lightning.pytorch import Callback
+from standard_files import write_celeba, write_cifar10_binary, write_cifar100_binary, write_mnist
 from torch import Tensor
 
 from illusioncraft import registry
@@ -63,7 +64,9 @@ RECIPES: dict[tuple[str, str], dict[str, Any]] = {
                                          "model": {"class_path": "stackgan_stage1", "init_args": STAGE1}, "data": SHAPES},
     ("callback", "classifier_samples"): {"arguments": {"every_n_steps": 1}, "bad_arguments": [{"n": 0}]},
 }
-NEEDS_FOLDER = {"image_folder", "captioned_folder"}  # user data: a folder written by the test
+NEEDS_FOLDER = {"image_folder", "captioned_folder", "mnist", "cifar10", "cifar100", "celeba"}  # written by the test
+STANDARD_FILES = {"mnist": write_mnist, "cifar10": write_cifar10_binary, "cifar100": write_cifar100_binary,
+                  "celeba": write_celeba}
 
 
 def built_ins() -> list[tuple[str, str]]:
@@ -81,6 +84,10 @@ def stage1_checkpoint(tmp_path_factory) -> str:
 def folder_recipe(name: str, root: Path) -> dict[str, Any]:
     from PIL import Image
 
+    if name in STANDARD_FILES:  # the dataset's own file format, a handful of images
+        STANDARD_FILES[name](root)
+        labels = {"label_attribute": "Male"} if name == "celeba" else {}  # unlabelled faces train no classifier
+        return {"arguments": {"root": str(root), "image_size": 8, "batch_size": 4, **labels}}
     if name == "image_folder":
         for index, label in enumerate(["dark", "light"]):
             (root / label).mkdir(parents=True)

@@ -155,6 +155,14 @@ def test_celeba_labels_by_an_attribute_and_names_missing_files(tmp_path):
         CelebADataModule(str(tmp_path)).setup("fit")
 
 
+def test_a_classifier_on_unlabelled_celeba_is_one_line_naming_the_fix(tmp_path, capsys):
+    write_celeba(tmp_path / "data")
+    line = cli_error(capsys, "fit", "--model", "mlp", "--data", "celeba", "--data.root", str(tmp_path / "data"),
+                     "--data.image_size", "8", "--trainer.max_epochs", "1", "--trainer.logger", "false",
+                     "--trainer.default_root_dir", str(tmp_path / "runs"))
+    assert "needs at least 2 classes, the data has 1" in line and "label_attribute" in line, line
+
+
 def test_celeba_corrupt_image_is_one_line_naming_it(tmp_path):
     names = write_celeba(tmp_path)
     (tmp_path / "img_align_celeba" / names[0]).write_bytes(b"not an image")

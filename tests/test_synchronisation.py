@@ -115,7 +115,7 @@ def test_every_run_logs_its_training_throughput_on_the_logged_batches(tmp_path):
                       "2", "--run.test_after_fit", "false")
     with open(run_dir / "metrics.csv") as handle:
         rows = [row for row in csv.DictReader(handle) if row.get("throughput/samples")]
-    assert [int(row["step"]) for row in rows] == [2, 4, 6, 8]  # one measurement per logged batch
+    assert [int(row["step"]) for row in rows] == [1, 3, 5, 7]  # one per logged batch, at the step of its losses
     assert [float(row["throughput/samples"]) for row in rows] == [128, 256, 384, 512]  # batch 64, counted every batch
     rates = [row for row in rows if row.get("throughput/device/samples_per_sec")]
     assert len(rates) == 3  # a rate once two measurements bound an interval

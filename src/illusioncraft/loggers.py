@@ -25,6 +25,14 @@ def _read_metrics_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
         return list(reader.fieldnames or []), list(reader)
 
 
+def _metrics_csv_header(path: Path) -> list[str]:
+    """The columns of a metrics file (its first line only: the file grows with the run)."""
+    if not path.is_file():
+        return []
+    with open(path, newline="") as handle:
+        return next(csv.reader(handle), [])
+
+
 class AppendingExperimentWriter(ExperimentWriter):
     """Lightning's CSV writer, except that it adds to a ``metrics.csv`` written by another process of the same run.
 
@@ -45,7 +53,7 @@ class AppendingExperimentWriter(ExperimentWriter):
 
     def save(self) -> None:
         if self.metrics:
-            header, _ = _read_metrics_csv(Path(self.metrics_file_path))
+            header = _metrics_csv_header(Path(self.metrics_file_path))
             self.metrics_keys = sorted(set(self.metrics_keys) | set(header))
         super().save()
 

@@ -27,3 +27,10 @@ def log_training_values(module: LightningModule, values: Mapping[str, Tensor]) -
     """``module.log_dict(values)`` on the batches whose values Lightning writes; nothing on the others."""
     if logs_this_step(module.trainer):
         module.log_dict(dict(values))
+
+
+def due(trainer: Trainer, batches: int, last: int, every: int) -> bool:
+    """Whether a periodic picture or score is due after training batch ``batches`` (counted from 1), the previous
+    one having been made after batch ``last`` (0: none yet): every ``every`` batches, moved to the next logged batch,
+    whose synchronisation it shares instead of adding one of its own."""
+    return batches - last >= every and logs_this_step(trainer)

@@ -15,6 +15,7 @@ from illusioncraft.contracts import ClassLabelledData, NormalizedData
 from illusioncraft.errors import ConfigError
 from illusioncraft.imaging import image_grid
 from illusioncraft.registry import register
+from illusioncraft.step_logs import due
 
 
 def in_unit_range(images: Tensor, data: Any) -> Tensor:
@@ -33,22 +34,23 @@ def enlarged(image: Tensor, size: int = 64) -> Image.Image:
 
 @register("classifier_samples")
 class ClassifierSamples(Callback):
-    """Every ``every_n_steps`` training batches: the first ``n`` images of the batch as the model sees them (after the
-    batch augmentations) to ``<run dir>/samples/train_step_N.png`` and W&B ``samples/train_batch``; after each
-    validation, the first ``n`` validation images captioned with the predicted and the true class (W&B
-    ``samples/predictions``)."""
+    """Every ``every_n_steps`` training batches (on the next logged one, sharing its synchronisation): the first
+    ``n`` images of the batch as the model sees them (after the batch augmentations) to
+    ``<run dir>/samples/train_step_N.png`` and W&B ``samples/train_batch``; after each validation, the first ``n``
+    validation images captioned with the predicted and the true class (W&B ``samples/predictions``)."""
 
     def __init__(self, every_n_steps: int = 100, n: int = 16) -> None:
         if every_n_steps < 1 or n < 1:
             raise ConfigError(f"callback 'classifier_samples': every_n_steps and n must be >= 1, got {every_n_steps}, {n}")
         self.every_n_steps, self.n = every_n_steps, n
-        self.batches = 0
+        self.batches, self.last_picture = 0, -every_n_steps  # the first logged batch gets a picture
 
     def state_dict(self) -> dict[str, Any]:
-        return {"batches": self.batches}  # a resumed run keeps its picture schedule
+        return {"batches": self.batches, "last_picture": self.last_picture}  # a resumed run keeps its picture schedule
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.batches = int(state_dict.get("batches", 0))
+        self.last_picture = int(state_dict.get("last_picture", -self.every_n_steps))
 
     @staticmethod
     def _wandb(trainer: Trainer) -> list[WandbLogger]:
@@ -58,8 +60,11 @@ class ClassifierSamples(Callback):
                            batch_idx: int) -> None:
         self.batches += 1
         step = self.batches
-        if (step - 1) % self.every_n_steps != 0 or not trainer.is_global_zero or not isinstance(batch, (tuple, list)):
-            return  # the first batch, then every every_n_steps-th
+        if not due(trainer, step, self.last_picture, self.every_n_steps):
+            return  # the first logged batch, then every every_n_steps batches on the next logged one
+        self.last_picture = step
+        if not trainer.is_global_zero or not isinstance(batch, (tuple, list)):
+            return
         images = in_unit_range(batch[0][: self.n].detach().float().cpu(), trainer.datamodule)  # (n, C, H, W)
         picture = image_grid(images, nrow=min(8, images.shape[0]), value_range=(0.0, 1.0))
         directory = Path(trainer.default_root_dir) / "samples"

@@ -14,6 +14,7 @@ from illusioncraft.contracts import GeneratorModel, MixtureData
 from illusioncraft.errors import ConfigError
 from illusioncraft.imaging import image_grid
 from illusioncraft.registry import register
+from illusioncraft.step_logs import due
 
 
 def scatter_image(points: torch.Tensor, modes: Optional[torch.Tensor], title: str) -> Image.Image:
@@ -39,14 +40,14 @@ def scatter_image(points: torch.Tensor, modes: Optional[torch.Tensor], title: st
 
 @register("gan_samples")
 class GeneratorSamples(Callback):
-    """Every ``every_n_steps`` generator batches and at the end of training: ``<run dir>/samples/step_N.png`` and
-    W&B ``samples/generated``."""
+    """Every ``every_n_steps`` training batches (on the next logged one, sharing its synchronisation) and at the
+    end of training: ``<run dir>/samples/step_N.png`` and W&B ``samples/generated``."""
 
     def __init__(self, every_n_steps: int = 500, n_points: int = 2500) -> None:
         if every_n_steps < 1:
             raise ConfigError(f"callback 'gan_samples': every_n_steps must be >= 1, got {every_n_steps}")
         self.every_n_steps, self.n_points = every_n_steps, n_points
-        self.batches = 0
+        self.batches = self.last_picture = 0
 
     def picture(self, pl_module: GeneratorModel, trainer: Trainer, title: str) -> Image.Image:
         if pl_module.is_image_model:
@@ -69,14 +70,16 @@ class GeneratorSamples(Callback):
                 logger.log_image(key="samples/generated", images=[picture], caption=[name], step=trainer.global_step)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"batches": self.batches}  # a resumed run keeps its picture schedule and file names
+        return {"batches": self.batches, "last_picture": self.last_picture}  # a resumed run keeps its picture schedule
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.batches = int(state_dict.get("batches", 0))
+        self.last_picture = int(state_dict.get("last_picture", self.batches - self.batches % self.every_n_steps))
 
     def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, *args: Any) -> None:
         self.batches += 1
-        if self.batches % self.every_n_steps == 0:
+        if due(trainer, self.batches, self.last_picture, self.every_n_steps):
+            self.last_picture = self.batches
             self.save(trainer, pl_module, f"step_{self.batches:06d}")
 
     def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:

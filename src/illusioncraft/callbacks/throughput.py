@@ -30,11 +30,12 @@ class LoggedStepsThroughput(ThroughputMonitor):
     validation time left out. Batches and samples are counted on every
     batch without touching the device; the clock is read, after waiting for the device on a GPU, only on the
     batches whose values are logged (every ``log_every_n_steps``), so the measurement adds no synchronisation to
-    the other training steps. Validation throughput is Lightning's own (``validate/...``)."""
+    the other training steps. Validation is left out: neither its batches nor its time count."""
 
     def __init__(self, window_size: int = 2) -> None:
         super().__init__(batch_size_fn=batch_size, window_size=window_size, separator="/")
         self.pending_batches = self.pending_samples = 0
+        self.validation_seconds, self.validation_start = 0.0, 0.0
 
     @rank_zero_only
     def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any,
@@ -49,7 +50,20 @@ class LoggedStepsThroughput(ThroughputMonitor):
         self._batches[stage] += self.pending_batches
         self._samples[stage] += self.pending_samples
         self.pending_batches = self.pending_samples = 0
-        self._throughputs[stage].update(time=time.perf_counter() - self._t0s[stage], batches=self._batches[stage],
-                                        samples=self._samples[stage])
+        elapsed = time.perf_counter() - self._t0s[stage] - self.validation_seconds
+        self._throughputs[stage].update(time=elapsed, batches=self._batches[stage], samples=self._samples[stage])
         metrics = {f"throughput/{name}": value for name, value in self._throughputs[stage].compute().items()}
-        trainer._logger_connector.log_metrics(metrics, step=trainer.fit_loop.total_batch_idx + 1)
+        trainer._logger_connector.log_metrics(metrics)  # at the logger step of this batch's losses
+
+    # Validation is neither measured nor counted in the training time (and adds no synchronisation either).
+    @rank_zero_only
+    def on_validation_start(self, trainer: Trainer, *args: Any) -> None:
+        self.validation_start = time.perf_counter()
+
+    def on_validation_batch_end(self, *args: Any, **kwargs: Any) -> None:
+        """Validation batches are not counted."""
+
+    @rank_zero_only
+    def on_validation_end(self, trainer: Trainer, *args: Any) -> None:
+        if not trainer.sanity_checking:
+            self.validation_seconds += time.perf_counter() - self.validation_start

@@ -24,16 +24,17 @@ from lightning.pytorch import Callback
 from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 
 from illusioncraft import registry
+from illusioncraft.callbacks.checkpointing import RunCheckpoint
 from illusioncraft.contracts import RunDefaults
 
 FAULT_TOLERANCE = ("stop_on_nonfinite", "save_on_signal", "random_state", "checkpoint_path_guard")
 MEASUREMENT = ("throughput",)
 
 
-def checkpoint_callback(run_dir: Path, model: Any) -> ModelCheckpoint:
+def checkpoint_callback(run_dir: Path, model: Any) -> RunCheckpoint:
     """``last.ckpt`` plus the best checkpoint by the model's monitored metric (or the latest, with none)."""
     monitor, mode = model.checkpoint_monitor if isinstance(model, RunDefaults) else (None, "min")
-    return ModelCheckpoint(
+    return RunCheckpoint(
         dirpath=run_dir / "checkpoints",
         filename="best-{epoch:03d}-{step}" if monitor else "{epoch:03d}-{step}",
         monitor=monitor,

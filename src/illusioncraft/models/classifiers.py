@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Literal, Optional, Union
 
 import torch
-from lightning.pytorch import Callback, LightningModule
+from lightning.pytorch import Callback
 from torch import Tensor, nn
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 
@@ -18,6 +18,7 @@ from illusioncraft import registry
 from illusioncraft.contracts import ClassLabelledData, MultiViewLoss, ShapedData
 from illusioncraft.errors import ConfigError
 from illusioncraft.losses.spec import LossSpec, build_loss
+from illusioncraft.models.hook_names import QuickHookNames
 from illusioncraft.nn.compile import Compile, check_compilable, compile_backend, compile_networks
 from illusioncraft.nn.optim import OptimizerSpec, build_optimizer, check_optimizer_spec
 from illusioncraft.registry import register
@@ -26,7 +27,7 @@ from illusioncraft.step_logs import log_training_values
 Output = Literal["softmax", "sigmoid"]
 
 
-class Classifier(LightningModule):
+class Classifier(QuickHookNames):
     """Shared training, evaluation and logging for every classifier (subclasses implement ``build_network``)."""
 
     checkpoint_monitor = ("val/acc", "max")
@@ -64,10 +65,15 @@ class Classifier(LightningModule):
         raise NotImplementedError
 
     def _build(self, input_shape: tuple[int, int, int], num_classes: int) -> None:
+        if num_classes < 2:
+            raise ConfigError(f"model '{registry.name_of(type(self))}': a classifier needs at least 2 classes, the data "
+                              f"has {num_classes} (for celeba, set data.label_attribute)")
         if self.output == "sigmoid" and num_classes != 2:
             raise ConfigError(f"model: output 'sigmoid' is binary and needs 2 classes, the data has {num_classes}")
         self.network = self.build_network(input_shape, 1 if self.output == "sigmoid" else num_classes)
-        self.train_acc = MulticlassAccuracy(num_classes, average="micro")
+        # no argument checks in training: they call torch.unique on every batch, a synchronisation on a GPU, and the
+        # predictions and labels are this module's own; evaluation keeps them
+        self.train_acc = MulticlassAccuracy(num_classes, average="micro", validate_args=False)
         self.val_acc = MulticlassAccuracy(num_classes, average="micro")
         self.test_acc = MulticlassAccuracy(num_classes, average="micro")
         self.test_class_acc = MulticlassAccuracy(num_classes, average="none")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import torch
+from lightning.pytorch.callbacks import ProgressBar
 
 from illusioncraft import registry
 from illusioncraft.testing.runs import (
@@ -55,6 +56,8 @@ def check_callback(
     options = ["--model", as_option(part(model) if model is not None else DEFAULT_MODEL),
                "--data", as_option(part(data) if data is not None else DEFAULT_DATA),
                "--trainer.callbacks", json.dumps([{"class_path": name, "init_args": arguments}])]
+    if isinstance(callback, ProgressBar):  # a progress bar needs the trainer's progress bar on
+        options += ["--trainer.enable_progress_bar", "true"]
     with workspace(work_dir) as directory:
         try:
             run_dir = run_command(directory, "fit", *options)

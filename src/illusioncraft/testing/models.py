@@ -10,6 +10,7 @@ from typing import Any, Optional
 import torch
 from torch.utils.data import DataLoader, Subset
 
+from illusioncraft.data.index_batches import IndexBatches
 from illusioncraft.testing.runs import (
     TINY,
     CommandFailed,
@@ -148,9 +149,12 @@ class _Unsplittable(Exception):
     """A validation loader that cannot be split by index into two halves."""
 
 
-def _shard(original: Callable[[], Any], rank: int) -> Callable[[], DataLoader]:
-    def loader() -> DataLoader:
+def _shard(original: Callable[[], Any], rank: int) -> Callable[[], Any]:
+    def loader() -> Any:
         full = original()
+        if isinstance(full, IndexBatches):  # batches by index on the device: shard as a process of two would
+            full.rank, full.world_size = rank, 2
+            return full
         if not isinstance(full, DataLoader) or full.batch_size is None:
             raise _Unsplittable
         indices = range(rank, len(full.dataset), 2)  # what DistributedSampler gives rank `rank` of 2

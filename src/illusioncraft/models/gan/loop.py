@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Optional
 
 import torch
-from lightning.pytorch import Callback, LightningModule
+from lightning.pytorch import Callback
 from lightning.pytorch.utilities.rank_zero import rank_zero_warn
 from torch import Tensor, nn
 
@@ -40,6 +40,7 @@ from illusioncraft.losses.spec import LossSpec, build_loss, split_loss_spec
 from illusioncraft.models.gan.regularizers.base import JudgedBatch, Regularization, RegularizerSpec
 from illusioncraft.models.gan.regularizers.gradient import gradient_penalty
 from illusioncraft.models.gan.sampling import GeneratorSampling
+from illusioncraft.models.hook_names import QuickHookNames
 from illusioncraft.nn.compile import Compile, check_compilable, compile_backend, compile_networks
 from illusioncraft.nn.ema import frozen_copy, update_average
 from illusioncraft.nn.optim import OptimizerSpec, build_optimizer, check_optimizer_spec
@@ -64,7 +65,7 @@ def optimizer_default(spec: OptimizerSpec, default: dict[str, Any]) -> Optimizer
     return default if spec is None else spec
 
 
-class AdversarialModule(GeneratorSampling, LightningModule):
+class AdversarialModule(GeneratorSampling, QuickHookNames):
     """The shared GAN loop with manual optimisation; variants implement the hooks listed in the module docstring."""
 
     checkpoint_monitor: tuple[Optional[str], str] = (None, "min")

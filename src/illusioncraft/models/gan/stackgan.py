@@ -60,8 +60,8 @@ class Stage1Arguments(TypedDict, total=False):
     weight_clip: Optional[float]
     diffaugment: Optional[str]
     lr_decay: LRDecay
-    generator_optimizer: OptimizerSpec
-    discriminator_optimizer: OptimizerSpec
+    generator_optimizer: Optional[OptimizerSpec]
+    discriminator_optimizer: Optional[OptimizerSpec]
     text: Optional[TextEncoderState]
     sample_captions: Optional[list[str]]
     compile: Compile
