@@ -1,6 +1,6 @@
 """Training throughput through ``illusioncraft fit``: images/s, the share of step time spent waiting for data, and GPU
 utilisation, for the CNN, DCGAN (64 px, batch 128), WGAN-GP and StackGAN Stage-I, with and without
-``torch.compile`` and ``bf16-mixed``; and StackGAN Stage-I's 30 epochs end to end.
+``torch.compile``, ``bf16-mixed`` and ``channels_last`` (the CNN and the image GANs); and StackGAN Stage-I's 30 epochs end to end.
 
 Each row builds the experiment's YAML through the command line's machinery (``IllusionCraftCLI`` with ``run=False``),
 trains ``--warmup`` untimed steps, then times ``--steps`` training batches (validation off): the device is
@@ -43,7 +43,9 @@ WORKLOADS = {  # label: (YAML, overrides)
     "wgan_gp": ("WGAN-GP, 16 px digits, batch 64", "wgan_gp_digits.yaml", ["--trainer.callbacks", "null"]),
     "stackgan": ("StackGAN Stage-I, 32 px shapes, batch 32", "stackgan_shapes_stage1.yaml", ["--trainer.callbacks", "null"]),
 }
-VARIANTS = {"fp32": [], "compile": ["--model.init_args.compile", "true"], "bf16-mixed": ["--trainer.precision", "bf16-mixed"]}
+CHANNELS_LAST = ["--model.init_args.channels_last", "true"]
+VARIANTS = {"fp32": [], "compile": ["--model.init_args.compile", "true"], "bf16-mixed": ["--trainer.precision", "bf16-mixed"],
+            "channels_last": CHANNELS_LAST, "bf16-mixed + channels_last": ["--trainer.precision", "bf16-mixed", *CHANNELS_LAST]}
 
 
 class TimedLoader:

@@ -20,6 +20,7 @@ from illusioncraft.errors import ConfigError
 from illusioncraft.losses.spec import LossSpec, build_loss
 from illusioncraft.models.hook_names import QuickHookNames
 from illusioncraft.nn.compile import Compile, check_compilable, compile_backend, compile_networks
+from illusioncraft.nn.memory_format import channels_last_batch, to_channels_last
 from illusioncraft.nn.optim import OptimizerSpec, build_optimizer, check_optimizer_spec
 from illusioncraft.registry import register
 from illusioncraft.step_logs import log_training_values
@@ -42,6 +43,7 @@ class Classifier(QuickHookNames):
         loss: Optional[LossSpec] = None,
         optimizer: OptimizerSpec = "adam",
         compile: Compile = False,
+        channels_last: bool = False,
     ) -> None:
         super().__init__()
         if output not in ("softmax", "sigmoid"):
@@ -56,6 +58,7 @@ class Classifier(QuickHookNames):
         self.optimizer_spec = optimizer
         self.compile_backend = compile_backend(compile, registry.name_of(type(self)))
         self.networks_compiled = False
+        self.channels_last = channels_last
         self.network: Optional[nn.Module] = None
         if input_shape is not None and num_classes is not None:
             self._build(tuple(input_shape), num_classes)
@@ -90,7 +93,10 @@ class Classifier(QuickHookNames):
         self._build(tuple(data.data_shape), data.num_classes)
 
     def configure_model(self) -> None:
-        """``compile``: the network's forward compiled in place, once, when training or evaluation starts."""
+        """``channels_last``: the network's weights in that layout; ``compile``: the network's forward compiled in
+        place, once, when training or evaluation starts."""
+        if self.channels_last:
+            to_channels_last([self.network])
         if self.compile_backend and not self.networks_compiled:
             check_compilable(self.compile_backend, self.device, registry.name_of(type(self)))
             compile_networks([self.network], self.compile_backend)
@@ -98,7 +104,7 @@ class Classifier(QuickHookNames):
 
     def forward(self, images: Tensor) -> Tensor:
         """Logits (B, K), or (B,) for a sigmoid output."""
-        logits = self.network(images)
+        logits = self.network(channels_last_batch(images) if self.channels_last else images)
         return logits.squeeze(1) if self.output == "sigmoid" else logits
 
     def predict_labels(self, logits: Tensor) -> Tensor:
@@ -270,6 +276,7 @@ class CNN(Classifier):
         optimizer: OptimizerSpec = "adam",
         loss: Optional[LossSpec] = None,
         compile: Compile = False,
+        channels_last: bool = False,
         input_shape: Optional[tuple[int, int, int]] = None,
         num_classes: Optional[int] = None,
     ) -> None:
@@ -283,7 +290,7 @@ class CNN(Classifier):
             raise ConfigError(f"model 'cnn': pooling must be 'max', 'avg' or 'none', got {pooling!r}")
         _check_activation_and_dropout("cnn", activation, dropout)
         super().__init__(input_shape=input_shape, num_classes=num_classes, output=output, loss=loss, optimizer=optimizer,
-                         compile=compile)
+                         compile=compile, channels_last=channels_last)
 
     def build_network(self, input_shape: tuple[int, int, int], num_outputs: int) -> nn.Module:
         hp = self.hparams

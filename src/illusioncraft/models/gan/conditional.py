@@ -42,6 +42,7 @@ class ConditionalGAN(AdversarialModule):
         num_classes: Optional[int] = None,
         diffaugment: Optional[str] = None,
         compile: Compile = False,
+        channels_last: bool = False,
         data_shape: Optional[tuple[int, ...]] = None,
         discriminator_norm: Optional[str] = None,
         generator_spectral_norm: bool = False,
@@ -63,7 +64,7 @@ class ConditionalGAN(AdversarialModule):
             latent_dim=latent_dim, loss=loss, ema_decay=ema_decay,
             generator_optimizer=optimizer_default(generator_optimizer, adam),
             discriminator_optimizer=optimizer_default(discriminator_optimizer, adam),
-            data_shape=data_shape if num_classes else None, diffaugment=diffaugment, compile=compile,
+            data_shape=data_shape if num_classes else None, diffaugment=diffaugment, compile=compile, channels_last=channels_last,
             regularizers=regularizers, ada=ada,
         )
 

@@ -36,6 +36,7 @@ class DCGAN(AdversarialModule):
         pack: int = 1,
         lr_decay: LRDecay = "none",
         compile: Compile = False,
+        channels_last: bool = False,
         data_shape: Optional[tuple[int, ...]] = None,
         discriminator_norm: Norm = "batch",
         generator_spectral_norm: bool = False,
@@ -50,6 +51,7 @@ class DCGAN(AdversarialModule):
             generator_optimizer=optimizer_default(generator_optimizer, ADAM),
             discriminator_optimizer=optimizer_default(discriminator_optimizer, ADAM),
             diffaugment=diffaugment, pack=pack, lr_decay=lr_decay, data_shape=data_shape, compile=compile,
+            channels_last=channels_last,
             regularizers=regularizers, ada=ada,
         )
 

@@ -43,6 +43,7 @@ from illusioncraft.models.gan.sampling import GeneratorSampling
 from illusioncraft.models.hook_names import QuickHookNames
 from illusioncraft.nn.compile import Compile, check_compilable, compile_backend, compile_networks
 from illusioncraft.nn.ema import frozen_copy, update_average
+from illusioncraft.nn.memory_format import channels_last_batch, to_channels_last
 from illusioncraft.nn.optim import OptimizerSpec, build_optimizer, check_optimizer_spec
 from illusioncraft.step_logs import log_training_values
 
@@ -93,6 +94,7 @@ class AdversarialModule(GeneratorSampling, QuickHookNames):
         data_shape: Optional[tuple[int, ...]] = None,
         regularizers: Optional[list[RegularizerSpec]] = None,
         ada: Optional[ADASettings] = None,
+        channels_last: bool = False,
     ) -> None:
         super().__init__()
         name = registry.name_of(type(self))
@@ -122,6 +124,7 @@ class AdversarialModule(GeneratorSampling, QuickHookNames):
         self.generator_optimizer, self.discriminator_optimizer = generator_optimizer, discriminator_optimizer
         self.pack, self.lr_decay = pack, lr_decay
         self.compile_backend, self.networks_compiled = compile_backend(compile, name), False
+        self.channels_last = channels_last
         self.penalty_weight = self.loss_fn.gradient_penalty if gradient_penalty is None else gradient_penalty
         # Regularisers (their anchors are buffers of this module) and ADA (its p too): only when asked for, so the
         # state dict of a model without them is what it was.
@@ -199,12 +202,18 @@ class AdversarialModule(GeneratorSampling, QuickHookNames):
         if self.augments_discriminator_inputs and len(self.data_shape) != 3:
             raise ConfigError(f"model '{registry.name_of(type(self))}': diffaugment and ada augment images, but the data "
                               f"are shaped {self.data_shape}")
+        if self.channels_last and len(self.data_shape) != 3:
+            raise ConfigError(f"model '{registry.name_of(type(self))}': channels_last is a layout of image batches, but "
+                              f"the data are shaped {self.data_shape}")
         self.generator, self.discriminator = self.build_networks(self.data_shape)
         if self.ema_decay is not None:
             self.generator_ema = frozen_copy(self.generator)
 
     def configure_model(self) -> None:
-        """``compile``: the generator's and discriminator's forwards compiled in place, once."""
+        """``channels_last``: the networks' weights in that layout; ``compile``: the generator's and discriminator's
+        forwards compiled in place, once."""
+        if self.channels_last:
+            to_channels_last([self.generator, self.discriminator, self.generator_ema])
         if self.compile_backend and not self.networks_compiled:
             check_compilable(self.compile_backend, self.device, registry.name_of(type(self)))
             compile_networks([self.generator, self.discriminator], self.compile_backend)
@@ -266,6 +275,8 @@ class AdversarialModule(GeneratorSampling, QuickHookNames):
     # -- training ------------------------------------------------------------------------------------------------
     def training_step(self, batch: Any, batch_idx: int) -> None:
         real = self.to_model_range(self.real_of(batch))
+        if self.channels_last:
+            real = channels_last_batch(real)
         condition = self.condition_of(batch)
         opt_g, opt_d = self.optimizers()
         self.decay_learning_rates(opt_g, opt_d)

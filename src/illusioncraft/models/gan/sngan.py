@@ -43,6 +43,7 @@ class SNGAN(AdversarialModule):
         regularizers: Optional[list[RegularizerSpec]] = None,
         ada: Optional[ADASettings] = None,
         compile: Compile = False,
+        channels_last: bool = False,
         data_shape: Optional[tuple[int, ...]] = None,
     ) -> None:
         if width < 1:
@@ -55,7 +56,7 @@ class SNGAN(AdversarialModule):
             generator_optimizer=optimizer_default(generator_optimizer, ADAM),
             discriminator_optimizer=optimizer_default(discriminator_optimizer, ADAM),
             diffaugment=diffaugment, pack=pack, lr_decay=lr_decay, regularizers=regularizers, ada=ada,
-            compile=compile, data_shape=data_shape,
+            compile=compile, channels_last=channels_last, data_shape=data_shape,
         )
 
     def build_networks(self, data_shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:

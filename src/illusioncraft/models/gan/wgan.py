@@ -51,6 +51,7 @@ class WGAN(WassersteinModule):
         generator_optimizer: OptimizerSpec = None,
         discriminator_optimizer: OptimizerSpec = None,
         compile: Compile = False,
+        channels_last: bool = False,
         data_shape: Optional[tuple[int, ...]] = None,
         regularizers: Optional[list[RegularizerSpec]] = None,
     ) -> None:
@@ -59,7 +60,7 @@ class WGAN(WassersteinModule):
             architecture, hidden_size, depth, width, latent_dim=latent_dim, loss="wasserstein", n_critic=n_critic,
             weight_clip=weight_clip, generator_optimizer=optimizer_default(generator_optimizer, rmsprop),
             discriminator_optimizer=optimizer_default(discriminator_optimizer, rmsprop), data_shape=data_shape,
-            compile=compile, regularizers=regularizers,
+            compile=compile, channels_last=channels_last, regularizers=regularizers,
         )
 
 
@@ -85,6 +86,7 @@ class WGANGP(WassersteinModule):
         pack: int = 1,
         lr_decay: LRDecay = "none",
         compile: Compile = False,
+        channels_last: bool = False,
         data_shape: Optional[tuple[int, ...]] = None,
         generator_spectral_norm: bool = False,
         attention: Optional[int] = None,
@@ -100,5 +102,6 @@ class WGANGP(WassersteinModule):
             generator_optimizer=optimizer_default(generator_optimizer, adam),
             discriminator_optimizer=optimizer_default(discriminator_optimizer, adam),
             diffaugment=diffaugment, pack=pack, lr_decay=lr_decay, data_shape=data_shape, compile=compile,
+            channels_last=channels_last,
             regularizers=regularizers, ada=ada,
         )
