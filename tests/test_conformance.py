@@ -37,6 +37,8 @@ RECIPES: dict[tuple[str, str], dict[str, Any]] = {
     ("model", "stackgan_stage2"): {"arguments": {"width": 4}, "data": {**SHAPES, "init_args": {**SHAPES["init_args"],
                                                                                                "image_size": 32}},
                                    "options": SMALL_TEXT_METRICS},
+    ("model", "dfgan"): {"arguments": {"width": 2, "text_dim": 16, "latent_dim": 8}, "data": SHAPES,
+                         "options": SMALL_TEXT_METRICS, "bad_arguments": [{"magp_power": 0}]},
     ("model", "cnn"): {"arguments": {"channels": [8], "hidden_size": 16}, "bad_arguments": [{"dropout": 1.5}]},
     ("model", "mlp"): {"arguments": {"hidden_sizes": [16]}, "bad_arguments": [{"dropout": -0.1}]},
     ("datamodule", "digits"): {"bad_arguments": [{"image_size": 12}, {"val_fraction": 1.5}]},

@@ -105,7 +105,8 @@ def generate_from_text(model: Any, captions: list[str], n: int, seed: int = 0,
     from illusioncraft.imaging import captioned_rows
 
     if not isinstance(model, TextConditionedModel):
-        raise ConfigError(f"generate: --text needs a text-to-image checkpoint (stackgan_stage1/2), got {type(model).__name__}")
+        raise ConfigError("generate: --text needs a text-to-image checkpoint (stackgan_stage1/2, dfgan), "
+                          f"got {type(model).__name__}")
     captions = [caption.strip() for caption in captions]
     if not all(captions):
         raise ConfigError("generate: --text got an empty caption")

@@ -4,6 +4,7 @@ registers them."""
 from illusioncraft.models.gan import (  # noqa: F401 - registers the variants and the regularisers
     conditional,
     dcgan,
+    dfgan,
     gan,
     regularizers,
     sngan,

@@ -21,7 +21,7 @@ from torch import Tensor, nn
 from illusioncraft.augment.adaptive import ADASettings
 from illusioncraft.errors import ConfigError
 from illusioncraft.losses.spec import LossSpec
-from illusioncraft.models.gan.loop import Condition, Generated, LRDecay, optimizer_default
+from illusioncraft.models.gan.loop import AdversarialModule, Condition, Generated, LRDecay, optimizer_default
 from illusioncraft.models.gan.regularizers.base import RegularizerSpec
 from illusioncraft.models.gan.text_to_image import PRECOMPUTED, TextToImageGAN
 from illusioncraft.nn.compile import Compile
@@ -125,17 +125,6 @@ class StackGANStage1(TextToImageGAN):
                                   self.discriminator_head, contrastive=self.contrastive_weight > 0),
         )
         return generator, discriminator
-
-    def setup(self, stage: str) -> None:
-        data = self.trainer.datamodule
-        self.check_data(data)
-        if self.generator is None:
-            if self.uses_tokens:
-                self.text_state = self.hparams.text = data.text_encoder.state()
-            super().setup(stage)
-        else:
-            self.read_with_vocabulary(data)  # the model's vocabulary decides the ids
-        self.fill_sample_text(data)
 
 
 def stage1_consistency(fine: Tensor, coarse: Tensor) -> Tensor:
@@ -271,7 +260,7 @@ class StackGANStage2(TextToImageGAN):
         self.check_data(data)
         self.read_with_vocabulary(data)  # Stage-I's vocabulary decides the ids
         if self.generator is None:
-            super().setup(stage)
+            AdversarialModule.setup(self, stage)  # the loop's: networks for the data's shape
         self.fill_sample_text(data)
 
     def generate(self, noise: Tensor, condition: Condition, generator: Optional[nn.Module] = None) -> Generated:

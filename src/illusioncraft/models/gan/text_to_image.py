@@ -128,6 +128,19 @@ class TextToImageGAN(AdversarialModule):
         dtype = torch.long if self.uses_tokens else torch.float32
         self.register_buffer("sample_text", torch.zeros((N_SAMPLE_CAPTIONS, self.text_width), dtype=dtype))
 
+    def setup(self, stage: str) -> None:
+        """A one-stage model: the data's vocabulary for a fresh model (its networks are built then), the model's
+        own vocabulary for the data of a resumed one; then the fixed captions of the sample grids."""
+        data = self.trainer.datamodule
+        self.check_data(data)
+        if self.generator is None:
+            if self.uses_tokens:
+                self.text_state = self.hparams.text = data.text_encoder.state()
+            super().setup(stage)
+        else:
+            self.read_with_vocabulary(data)  # the model's vocabulary decides the ids
+        self.fill_sample_text(data)
+
     def fill_sample_text(self, data: CaptionedData) -> None:
         """The first validation captions become the fixed captions of the sample grids (kept in checkpoints)."""
         if self.hparams.get("sample_captions"):
