@@ -13,8 +13,15 @@ Text pipelines. Stage-I is trained once more (seed 0) with each pipeline and pro
 captions (templates and word forms never used in training: plurals, -ing forms, comparatives); we report the
 share of their words the vocabulary does not know and the attribute accuracy of the images drawn for them.
 
-    python benchmarks/text_to_image.py [--seeds 0 1 2] [--stage1-epochs 30] [--stage2-epochs 3] [--part both]
-                                       [--stage1-width W] [--work-dir DIR]
+DF-GAN against StackGAN (``--part dfgan``). Per seed, StackGAN Stage-I then Stage-II train as above, and DF-GAN
+(``experiments/dfgan_shapes.yaml``, 64 px) trains until its process CPU seconds in training (validations
+included, set-up excluded) pass those of the two stages together; every run records its CPU and wall seconds
+and its scores at each validation (``clock.json``). The table shows each model's last validation and the CPU
+and wall seconds at its first validation with attribute accuracy >= 90 % (StackGAN: Stage-II's, counting the
+whole Stage-I). Run it on one thread (``OMP_NUM_THREADS=1``) so CPU seconds stand for work done.
+
+    python benchmarks/text_to_image.py [--seeds 0 1 2] [--stage1-epochs 30] [--stage2-epochs 3]
+                                       [--part stages|pipelines|dfgan|both] [--stage1-width W] [--work-dir DIR]
 
 ``--stage1-width`` overrides the Stage-I YAML's network width (its runs are kept apart, suffixed ``_wW``).
 
@@ -30,12 +37,17 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import json
 import statistics
 import tempfile
+import time
 from pathlib import Path
+from typing import Any, Optional
 
 import torch
+from lightning.pytorch import Callback, LightningModule, Trainer
 
+from illusioncraft import registry
 from illusioncraft.cli import main
 from illusioncraft.data.shapes import CaptionedShapesDataModule
 from illusioncraft.generate import load_generator
@@ -48,6 +60,40 @@ PIPELINES = {
     "+ lemmatize": ["lowercase", "tokenize", "lemmatize"],
     "+ lemmatize + stem (default)": ["lowercase", "tokenize", "lemmatize", "stem"],
 }
+
+
+@registry.register("benchmark_clock", kind="callback")
+class TrainingClock(Callback):
+    """Process CPU and wall seconds since training began and the validation scores, at every validation, into
+    ``path`` (JSON rows); stops the run at the first validation past ``cpu_budget`` CPU seconds."""
+
+    def __init__(self, path: str, cpu_budget: Optional[float] = None) -> None:
+        self.path, self.cpu_budget, self.rows = Path(path), cpu_budget, []
+        self.start_cpu = self.start_wall = 0.0
+
+    def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self.start_cpu, self.start_wall = time.process_time(), time.perf_counter()
+
+    def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if trainer.sanity_checking:
+            return
+        cpu = time.process_time() - self.start_cpu
+        scores = {key: float(value) for key, value in trainer.callback_metrics.items() if key.startswith("val/")}
+        self.rows.append({"epoch": trainer.current_epoch, "batches": getattr(pl_module, "discriminator_steps", 0),
+                          "cpu": cpu, "wall": time.perf_counter() - self.start_wall, **scores})
+        self.path.write_text(json.dumps(self.rows, indent=1))
+        if self.cpu_budget is not None and cpu >= self.cpu_budget:
+            trainer.should_stop = True
+
+
+def clocked(run_dir: Path, cpu_budget: Optional[float] = None) -> list[str]:
+    """The arguments that add a ``TrainingClock`` writing ``run_dir/clock.json``."""
+    arguments = ["--trainer.callbacks+=benchmark_clock", f"--trainer.callbacks.path={run_dir / 'clock.json'}"]
+    return arguments + ([] if cpu_budget is None else [f"--trainer.callbacks.cpu_budget={cpu_budget:.0f}"])
+
+
+def clock_rows(run_dir: Path) -> list[dict[str, Any]]:
+    return json.loads((run_dir / "clock.json").read_text())
 
 
 def last_scores(run_dir: Path) -> dict[str, float]:
@@ -106,8 +152,8 @@ def run() -> None:
     parser.add_argument("--stage2-epochs", type=int, default=3)
     parser.add_argument("--stage1-width", type=int, default=None,
                         help="Stage-I network width (default: the YAML's); Stage-II reads it from the checkpoint")
-    parser.add_argument("--part", choices=["stages", "pipelines", "both"], default="both",
-                        help="the two-stage table, the text-pipeline table, or both")
+    parser.add_argument("--part", choices=["stages", "pipelines", "dfgan", "both"], default="both",
+                        help="the two-stage table, the text-pipeline table, both, or DF-GAN against StackGAN")
     parser.add_argument("--work-dir", type=Path, default=None, help="keep runs here and reuse finished ones")
     args = parser.parse_args()
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="text_to_image_"))
@@ -116,6 +162,8 @@ def run() -> None:
         stages_table(args, work)
     if args.part in ("pipelines", "both"):
         pipelines_table(args, work)
+    if args.part == "dfgan":
+        dfgan_table(args, work)
 
 
 def stages_table(args: argparse.Namespace, work: Path) -> None:
@@ -153,6 +201,42 @@ def pipelines_table(args: argparse.Namespace, work: Path) -> None:
                       "--data.init_args.text_steps", str(steps).replace("'", ""))
         unknown, accuracy = held_out_scores(run_dir / "checkpoints" / "last.ckpt")
         print(f"| {label} | {100 * unknown:.1f} | {100 * accuracy:.1f} |", flush=True)
+
+
+
+def first_at_90(rows: list[dict[str, Any]], cpu_before: float = 0.0, wall_before: float = 0.0) -> str:
+    """'CPU s / wall s' of the first validation with attribute accuracy >= 90 %, or 'not reached'."""
+    for row in rows:
+        if row.get("val/attribute_accuracy", 0.0) >= 0.9:
+            return f"{cpu_before + row['cpu']:.0f} / {wall_before + row['wall']:.0f}"
+    return "not reached"
+
+
+def dfgan_table(args: argparse.Namespace, work: Path) -> None:
+    lines = []
+    for seed in args.seeds:
+        tag = f"seed{seed}_e{args.stage1_epochs}_{args.stage2_epochs}"
+        stage1_dir, stage2_dir = work / f"clocked_stage1_{tag}", work / f"clocked_stage2_{tag}"
+        fit("stackgan_shapes_stage1.yaml", stage1_dir, seed, args.stage1_epochs, *clocked(stage1_dir))
+        fit("stackgan_shapes_stage2.yaml", stage2_dir, seed, args.stage2_epochs, *clocked(stage2_dir),
+            "--model.init_args.stage1_checkpoint", str(stage1_dir / "checkpoints" / "last.ckpt"))
+        stage1, stage2 = clock_rows(stage1_dir)[-1], clock_rows(stage2_dir)
+        budget = stage1["cpu"] + stage2[-1]["cpu"]
+        dfgan_dir = work / f"clocked_dfgan_{tag}"
+        fit("dfgan_shapes.yaml", dfgan_dir, seed, 1000, *clocked(dfgan_dir, budget))
+        dfgan = clock_rows(dfgan_dir)
+        for label, rows, before in (("StackGAN Stage-I+II", stage2, stage1), ("DF-GAN", dfgan, {"cpu": 0.0, "wall": 0.0})):
+            last = rows[-1]
+            lines.append(f"| {label} | {seed} | {before['cpu'] + last['cpu']:.0f} | {before['wall'] + last['wall']:.0f} | "
+                         f"{100 * last['val/attribute_accuracy']:.1f} | {100 * last['val/attribute_accuracy_shape']:.1f} | "
+                         f"{100 * last['val/attribute_all']:.1f} | {last['val/fid']:.1f} | "
+                         f"{first_at_90(rows, before['cpu'], before['wall'])} |")
+    print(f"\nDF-GAN against StackGAN on captioned_shapes (64 px) at the same training CPU seconds; StackGAN Stage-I "
+          f"{args.stage1_epochs} epochs + Stage-II {args.stage2_epochs}; last validation, 500 captions, "
+          "64 px attribute classifier")
+    print("| model | seed | CPU s | wall s | attribute accuracy % | shape % | all four % | FID | CPU s / wall s to 90 % |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":
