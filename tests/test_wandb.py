@@ -113,6 +113,17 @@ def test_online_without_a_login_is_one_line_asking_for_wandb_login(tmp_path, cap
     assert "W&B mode online needs a login: run `wandb login`" in line
 
 
+def test_a_run_that_fails_after_starting_wandb_is_finished_and_the_next_run_is_its_own(tmp_path, capsys):
+    import wandb
+
+    line = cli_error(capsys, *LOGREG, "--run.dir", str(tmp_path / "failed"), "--run.loggers", "[wandb]",
+                     "--model.init_args.optimizer", "{name: adam, lr: -1}")
+    assert "Invalid learning rate" in line  # raised when the optimiser is built, after W&B's run has started
+    assert wandb.run is None  # the failed run's W&B run is closed, not left for the next run to write into
+    fit(tmp_path / "next")
+    assert len(offline_runs(tmp_path / "next")) == 1
+
+
 def agent_command_line(sweep: dict, values: dict) -> list[str]:
     """The command a W&B agent runs for one set of parameter values (wandb's own functions, as in wandb_agent)."""
     from wandb.sdk.launch.sweeps import utils as sweep_utils

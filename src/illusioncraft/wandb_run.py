@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import netrc
 import os
+import sys
 from pathlib import Path
 from typing import Any, Optional
 from urllib.parse import urlparse
@@ -22,6 +23,14 @@ from illusioncraft.errors import ConfigError
 MODES = ("online", "offline", "disabled")
 MODE_ALIASES = {"dryrun": "offline", "run": "online"}  # W&B's older names for the modes
 RUN_ID_FILE = "run-id.txt"  # under <run dir>/wandb/
+
+
+def close_failed_run() -> None:
+    """Finish the process's W&B run, marked failed, if a command that started one ends in an error: otherwise the
+    next run started in the same process (a sweep, a notebook, a test) would write into the failed run."""
+    wandb = sys.modules.get("wandb")
+    if wandb is not None and getattr(wandb, "run", None) is not None:
+        wandb.finish(exit_code=1)
 
 
 def resolve_mode(configured: str) -> str:

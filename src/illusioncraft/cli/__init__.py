@@ -23,6 +23,7 @@ def main(argv: Optional[list[str]] = None) -> None:
 
     from illusioncraft.callbacks.fault import StopReport, take_stop_report
     from illusioncraft.cli.commands import COMMANDS, summaries
+    from illusioncraft.wandb_run import close_failed_run
 
     args = sys.argv[1:] if argv is None else argv
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
@@ -37,14 +38,17 @@ def main(argv: Optional[list[str]] = None) -> None:
         install_registry_class_names()
         IllusionCraftCLI(args=None if argv is None else argv, other_commands=summaries(COMMANDS))
     except ArgumentError as error:
+        close_failed_run()
         user_error = user_error_in(error)
         say(f"illusioncraft: error: {user_error if user_error else explain_parse_error(error)}")
         raise SystemExit(2) from None
     except SIGTERMException:
+        close_failed_run()
         report = take_stop_report() or StopReport("SIGTERM", -1, None)
         say(f"illusioncraft: {report.line()}")
         raise SystemExit(report.exit_code) from None
     except Exception as error:
+        close_failed_run()
         user_error = user_error_in(error)
         message = str(user_error) if user_error else (lightning_refusal(error) or worker_user_error(error))
         if message is None:
