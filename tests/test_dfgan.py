@@ -200,3 +200,10 @@ def test_cub_yaml_trains_on_stackgans_own_layout(tmp_path):
                       "--model.init_args.text_dim", "16", "--trainer.max_epochs", "1", "--trainer.limit_train_batches", "2",
                       "--trainer.limit_val_batches", "1", "--trainer.log_every_n_steps", "1")
     assert read_metrics(run_dir)["train/magp"] > 0 and (run_dir / "samples" / "final.png").is_file()
+
+
+def test_dfgan_takes_the_loops_regularisers_and_ada(tmp_path):
+    run_dir = run_cli(tmp_path, "fit", "--config", str(EXPERIMENTS / "dfgan_shapes.yaml"), *SMALL,
+                      "--model.init_args.regularizers", "[{name: r1, weight: 1}, lecam]",
+                      "--model.init_args.diffaugment", "translation", "--model.init_args.ada", "{target: 0.6, interval: 1}")
+    assert {"train/d_r1", "train/d_lecam", "train/ada_p", "train/magp"} <= read_metrics(run_dir).keys()

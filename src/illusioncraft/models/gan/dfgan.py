@@ -14,9 +14,11 @@ from typing import Optional
 
 from torch import Tensor, nn
 
+from illusioncraft.augment.adaptive import ADASettings
 from illusioncraft.errors import ConfigError
 from illusioncraft.losses.spec import LossSpec
 from illusioncraft.models.gan.loop import Condition, Generated, LRDecay, optimizer_default
+from illusioncraft.models.gan.regularizers.base import RegularizerSpec
 from illusioncraft.models.gan.text_to_image import PRECOMPUTED, TextToImageGAN
 from illusioncraft.nn.compile import Compile
 from illusioncraft.nn.networks.dfgan import (
@@ -61,6 +63,8 @@ class DFGAN(TextToImageGAN):
         sample_captions: Optional[list[str]] = None,
         compile: Compile = False,
         data_shape: Optional[tuple[int, ...]] = None,
+        regularizers: Optional[list[RegularizerSpec]] = None,
+        ada: Optional[ADASettings] = None,
     ) -> None:
         if magp_weight < 0 or magp_power <= 0:
             raise ConfigError(f"model 'dfgan': magp_weight must be >= 0 and magp_power > 0, got {magp_weight}, {magp_power}")
@@ -75,6 +79,7 @@ class DFGAN(TextToImageGAN):
             generator_optimizer=optimizer_default(generator_optimizer, GENERATOR_ADAM),
             discriminator_optimizer=optimizer_default(discriminator_optimizer, DISCRIMINATOR_ADAM),
             data_shape=data_shape if (text is not None or text_encoder == PRECOMPUTED) else None, compile=compile,
+            regularizers=regularizers, ada=ada,
         )
 
     def build_networks(self, data_shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
