@@ -13,7 +13,6 @@ resumes.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from functools import partial
@@ -22,6 +21,7 @@ from typing import Any
 
 import torch
 from lightning.pytorch import Trainer, seed_everything
+from mode_collapse import cached_run  # the benchmarks' shared JSON-lines run cache
 
 from illusioncraft import registry
 from illusioncraft.metrics.fid import FrechetDistance, kernel_distance
@@ -66,18 +66,6 @@ def train_and_score(arguments: dict[str, Any], seed: int, epochs: int, real_feat
     return {"fid": float(metric.compute()), "kid": kid, "cpu_s": cpu_seconds, "steps": model.generator_steps}
 
 
-def cached(cache: Path, key: str, compute: Any) -> dict[str, float]:
-    if cache.is_file():
-        for line in cache.read_text().splitlines():
-            record = json.loads(line)
-            if record["key"] == key:
-                return record["scores"]
-    scores = compute()
-    with cache.open("a") as handle:
-        handle.write(json.dumps({"key": key, "scores": scores}) + "\n")
-    return scores
-
-
 def spread(values: list[float], digits: int) -> str:
     if len(values) == 1:
         return f"{values[0]:.{digits}f}"
@@ -102,7 +90,7 @@ def main() -> None:
         results = []
         for seed in args.seeds:
             key = f"{row}|seed={seed}|epochs={args.epochs}"
-            results.append(cached(args.cache, key, partial(train_and_score, arguments, seed, args.epochs, real_features,
+            results.append(cached_run(args.cache, key, partial(train_and_score, arguments, seed, args.epochs, real_features,
                                                            extractor)))
             print(f"  {row} seed {seed}: {results[-1]}", flush=True)
         table.append((row, label, spread([r["fid"] for r in results], 1), spread([r["kid"] for r in results], 0),
